@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Worker.Connector.Protocol;
+
+namespace Worker.Connector.Client;
+
+/// <summary>
+/// Client of the connector runtime. Thread-safe; keep one per process. Requests are multiplexed over a small pool of
+/// connections, each call has a timeout that is both sent (deadline_at_ms) and enforced here, and a dropped
+/// connection is re-established on the next call with exponential backoff.
+/// </summary>
+public sealed partial class RuntimeClient : IAsyncDisposable
+{
+    private readonly RuntimeClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Slot[] _slots;
+    private long _lastRequestId;
+    private int _disposed;
+
+    public RuntimeClient(RuntimeClientOptions options, ILogger<RuntimeClient>? logger = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = logger ?? NullLogger<RuntimeClient>.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        Endpoint = RuntimeEndpoint.Resolve(options);
+        _slots = new Slot[Math.Max(1, options.PoolSize)];
+        for (var i = 0; i < _slots.Length; i++)
+        {
+            _slots[i] = new Slot();
+        }
+    }
+
+    public RuntimeClient(IOptions<RuntimeClientOptions> options, ILogger<RuntimeClient> logger)
+        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), logger)
+    {
+    }
+
+    /// <summary>Where this client connects.</summary>
+    public RuntimeEndpoint Endpoint { get; }
+
+    /// <summary>
+    /// Sends one ExecuteRequest and returns the successful response. A runtime error class other than Success, a
+    /// timeout and a lost connection all become a <see cref="ConnectorException"/>; caller cancellation stays an
+    /// <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public async Task<ExecuteResponseMessage> ExecuteAsync(
+        string connectorName, string operation, ReadOnlyMemory<byte> payload, RuntimeCallOptions? call = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectorName);
+        ArgumentException.ThrowIfNullOrEmpty(operation);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        call ??= new RuntimeCallOptions();
+        var timeout = call.Timeout ?? _options.DefaultTimeout;
+        var requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
+
+        using var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
+        activity?.SetTag("rpc.system", "vastar");
+        activity?.SetTag("rpc.method", $"{connectorName}.{operation}");
+        activity?.SetTag("server.address", Endpoint.ToString());
+        activity?.SetTag("vastar.request_id", requestId);
+
+        var request = new ExecuteRequestMessage
+        {
+            RequestId = requestId,
+            TenantId = call.TenantId ?? _options.TenantId,
+            WorkspaceId = call.WorkspaceId ?? _options.WorkspaceId,
+            TraceId = call.TraceId ?? Activity.Current?.Id,
+            ConnectorName = connectorName,
+            Operation = operation,
+            DeadlineAtMs = (ulong)(_time.GetUtcNow() + timeout).ToUnixTimeMilliseconds(),
+            Payload = payload,
+            Headers = call.Headers,
+        };
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            var connection = await AcquireAsync(deadline.Token);
+            var response = await connection.SendAsync(request, deadline.Token);
+            activity?.SetTag("vastar.error_class", response.ErrorClass.ToString());
+            if (response.ErrorClass != ErrorClass.Success)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, response.ErrorClass.ToString());
+                throw new ConnectorException(response.ErrorClass, response.ErrorMessage ?? $"The runtime answered {response.ErrorClass}.") { RequestId = requestId };
+            }
+
+            return response;
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, "timeout");
+            throw new ConnectorException(ErrorClass.Timeout, $"Runtime request {requestId} ({connectorName}.{operation}) timed out after {timeout.TotalMilliseconds:0} ms.", ex) { RequestId = requestId };
+        }
+        catch (ConnectorException ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.ErrorClass.ToString());
+            throw;
+        }
+    }
+
+    /// <summary>Asks the runtime for its health (message types 2/3).</summary>
+    public async Task<HealthCheckResponseMessage> HealthCheckAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var limit = timeout ?? _options.DefaultTimeout;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limit);
+        try
+        {
+            var connection = await AcquireAsync(deadline.Token);
+            return await connection.HealthCheckAsync(deadline.Token);
+        }
+        catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ConnectorException(ErrorClass.Timeout, $"Health check timed out after {limit.TotalMilliseconds:0} ms.", ex);
+        }
+    }
+
+    /// <summary>Picks the least busy live connection, opening one in an empty or dead slot while all live ones are busy.</summary>
+    private async Task<RuntimeConnection> AcquireAsync(CancellationToken cancellationToken)
+    {
+        Slot? best = null;
+        Slot? vacant = null;
+        foreach (var slot in _slots)
+        {
+            if (slot.Connection is { IsAlive: true } live)
+            {
+                if (best?.Connection is null || live.InFlight < best.Connection.InFlight)
+                {
+                    best = slot;
+                }
+            }
+            else
+            {
+                vacant ??= slot;
+            }
+        }
+
+        if (best?.Connection is not { } connection)
+        {
+            return await ConnectAsync(vacant!, cancellationToken);
+        }
+
+        if (connection.InFlight == 0 || vacant is null)
+        {
+            return connection;
+        }
+
+        try
+        {
+            return await ConnectAsync(vacant, cancellationToken);
+        }
+        catch (ConnectorException)
+        {
+            // Spreading load is optional; a live connection still serves.
+            return connection;
+        }
+    }
+
+    private async Task<RuntimeConnection> ConnectAsync(Slot slot, CancellationToken cancellationToken)
+    {
+        await slot.Lock.WaitAsync(cancellationToken);
+        try
+        {
+            if (slot.Connection is { IsAlive: true } existing)
+            {
+                return existing;
+            }
+
+            if (slot.Connection is { } dead)
+            {
+                slot.Connection = null;
+                await dead.DisposeAsync();
+            }
+
+            var wait = slot.RetryAt - _time.GetUtcNow();
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, _time, cancellationToken);
+            }
+
+            try
+            {
+                slot.Connection = await RuntimeConnection.ConnectAsync(Endpoint, _options, _logger, cancellationToken);
+                slot.Failures = 0;
+                return slot.Connection;
+            }
+            catch (ConnectorException ex)
+            {
+                slot.Failures++;
+                var delay = Backoff(slot.Failures);
+                slot.RetryAt = _time.GetUtcNow() + delay;
+                LogConnectFailed(_logger, Endpoint.ToString(), slot.Failures, delay.TotalMilliseconds, ex.Message);
+                throw;
+            }
+        }
+        finally
+        {
+            slot.Lock.Release();
+        }
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var factor = Math.Pow(2, Math.Min(failures - 1, 16));
+        var delay = TimeSpan.FromTicks((long)Math.Min(_options.ReconnectDelay.Ticks * factor, _options.MaxReconnectDelay.Ticks));
+        return delay;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        foreach (var slot in _slots)
+        {
+            if (slot.Connection is { } connection)
+            {
+                await connection.DisposeAsync();
+            }
+
+            slot.Lock.Dispose();
+        }
+    }
+
+    private sealed class Slot
+    {
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+        public RuntimeConnection? Connection { get; set; }
+        public int Failures { get; set; }
+        public DateTimeOffset RetryAt { get; set; }
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Cannot reach the connector runtime at {Endpoint} (failure {Failures}; next attempt in {DelayMs} ms): {Reason}")]
+    private static partial void LogConnectFailed(ILogger logger, string endpoint, int failures, double delayMs, string reason);
+}

@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Worker.Connector.Protocol;
+
+namespace Worker.Connector.Client;
+
+/// <summary>
+/// One socket to the runtime, multiplexed: callers write requests (serialized by the frame writer) and one reader
+/// loop hands each response to the caller waiting on its request id. Health answers carry no id, so they are
+/// matched in order. When the socket breaks every caller in flight fails with a Transient error naming the cause.
+/// </summary>
+internal sealed partial class RuntimeConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly FrameWriter _writer;
+    private readonly RuntimeEndpoint _endpoint;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim? _inFlightGate;
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ExecuteResponseMessage>> _pending = new();
+    private readonly ConcurrentQueue<TaskCompletionSource<HealthCheckResponseMessage>> _healthChecks = new();
+    private readonly CancellationTokenSource _closing = new();
+    private readonly Task _readLoop;
+    private volatile ConnectorException? _failure;
+
+    private RuntimeConnection(Socket socket, RuntimeEndpoint endpoint, int maxInFlight, ILogger logger)
+    {
+        _socket = socket;
+        _endpoint = endpoint;
+        _logger = logger;
+        _stream = new NetworkStream(socket, ownsSocket: false);
+        _writer = new FrameWriter(_stream);
+        _inFlightGate = maxInFlight > 0 ? new SemaphoreSlim(maxInFlight, maxInFlight) : null;
+        _readLoop = Task.Run(ReadLoopAsync);
+    }
+
+    public bool IsAlive => _failure is null;
+
+    public int InFlight => _pending.Count;
+
+    /// <summary>Last credit update the runtime sent, if any.</summary>
+    public CreditUpdateMessage? LastCreditUpdate { get; private set; }
+
+    public static async Task<RuntimeConnection> ConnectAsync(RuntimeEndpoint endpoint, RuntimeClientOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        var socket = endpoint.CreateSocket();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.ConnectTimeout);
+            await socket.ConnectAsync(endpoint.ToEndPoint(), timeout.Token);
+            LogConnected(logger, endpoint.ToString());
+            return new RuntimeConnection(socket, endpoint, options.MaxInFlightPerConnection, logger);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new ConnectorException(ErrorClass.Transient, NotListening(endpoint, ex.SocketErrorCode.ToString()), ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new ConnectorException(ErrorClass.Transient, NotListening(endpoint, $"no answer within {options.ConnectTimeout.TotalSeconds:0.###} s"), ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    internal static string NotListening(RuntimeEndpoint endpoint, string cause) =>
+        $"The connector runtime is not listening at {endpoint} ({cause}). Start it (dotnet run --project src/Worker.Runtime), "
+        + $"or point {RuntimeEndpoint.SocketPathVariable} (or Runtime:SocketPath) at the socket it listens on.";
+
+    public async Task<ExecuteResponseMessage> SendAsync(ExecuteRequestMessage request, CancellationToken cancellationToken)
+    {
+        if (_inFlightGate is not null)
+        {
+            await _inFlightGate.WaitAsync(cancellationToken);
+        }
+
+        var answer = new TaskCompletionSource<ExecuteResponseMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pending.TryAdd(request.RequestId, answer))
+        {
+            _inFlightGate?.Release();
+            throw new InvalidOperationException($"Request id {request.RequestId} is already in flight on this connection.");
+        }
+
+        try
+        {
+            // Checked after registering: a failure sweep either saw our entry or set _failure before we read it.
+            ThrowIfFailed();
+            try
+            {
+                await _writer.WriteAsync(MessageType.ExecuteRequest, request, IpcSerializer.Write, cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+                Fail(ex);
+                ThrowIfFailed();
+                throw;
+            }
+
+            using var registration = cancellationToken.Register(
+                static state => ((TaskCompletionSource<ExecuteResponseMessage>)state!).TrySetCanceled(), answer);
+            return await answer.Task;
+        }
+        finally
+        {
+            // A late answer for this id finds nothing and is dropped by the reader.
+            _pending.TryRemove(request.RequestId, out _);
+            _inFlightGate?.Release();
+        }
+    }
+
+    public async Task<HealthCheckResponseMessage> HealthCheckAsync(CancellationToken cancellationToken)
+    {
+        var answer = new TaskCompletionSource<HealthCheckResponseMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _healthChecks.Enqueue(answer);
+        ThrowIfFailed();
+        try
+        {
+            await _writer.WriteAsync(MessageType.HealthCheck, 0, static (builder, _) => IpcSerializer.WriteHealthCheck(builder), cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            Fail(ex);
+            ThrowIfFailed();
+            throw;
+        }
+
+        // The answer stays queued even if this caller gives up, so later answers still line up with their checks.
+        return await answer.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var reader = new FrameReader(_stream);
+        Exception? cause = null;
+        try
+        {
+            while (await reader.ReadAsync(_closing.Token) is { } frame)
+            {
+                using (frame)
+                {
+                    Dispatch(frame);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_closing.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ProtocolException or ObjectDisposedException)
+        {
+            cause = ex;
+        }
+        finally
+        {
+            await reader.CompleteAsync();
+        }
+
+        Fail(cause ?? new IOException(_closing.IsCancellationRequested ? "the client closed the connection" : "the runtime closed the connection"));
+    }
+
+    private void Dispatch(Frame frame)
+    {
+        switch (frame.Type)
+        {
+            case MessageType.ExecuteResponse:
+                var response = IpcSerializer.ReadExecuteResponse(frame.Buffer, frame.Length);
+                if (_pending.TryRemove(response.RequestId, out var waiter))
+                {
+                    waiter.TrySetResult(response);
+                }
+                else
+                {
+                    LogLateResponse(_logger, response.RequestId);
+                }
+
+                break;
+            case MessageType.HealthResponse:
+                var health = IpcSerializer.ReadHealthCheckResponse(frame.Buffer, frame.Length);
+                if (_healthChecks.TryDequeue(out var check))
+                {
+                    check.TrySetResult(health);
+                }
+
+                break;
+            case MessageType.CreditUpdate:
+                LastCreditUpdate = IpcSerializer.ReadCreditUpdate(frame.Buffer, frame.Length);
+                break;
+            default:
+                throw new ProtocolException($"Unexpected message type {frame.TypeByte} from the runtime.");
+        }
+    }
+
+    private void Fail(Exception cause)
+    {
+        var failure = new ConnectorException(ErrorClass.Transient, $"The connection to the connector runtime at {_endpoint} was lost: {cause.Message}", cause);
+        if (Interlocked.CompareExchange(ref _failure, failure, null) is not null)
+        {
+            return;
+        }
+
+        if (!_closing.IsCancellationRequested)
+        {
+            LogLost(_logger, _endpoint.ToString(), cause.Message);
+        }
+
+        foreach (var (id, waiter) in _pending)
+        {
+            waiter.TrySetException(new ConnectorException(ErrorClass.Transient, failure.Message, cause) { RequestId = id });
+        }
+
+        while (_healthChecks.TryDequeue(out var check))
+        {
+            check.TrySetException(failure);
+        }
+
+        _socket.Dispose();
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is { } failure)
+        {
+            throw new ConnectorException(ErrorClass.Transient, failure.Message, failure.InnerException);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync();
+        Fail(new ObjectDisposedException(nameof(RuntimeConnection), "the client closed the connection"));
+        await _readLoop;
+        await _stream.DisposeAsync();
+        _writer.Dispose();
+        _closing.Dispose();
+        _inFlightGate?.Dispose();
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Connected to the connector runtime at {Endpoint}")]
+    private static partial void LogConnected(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Connection to the connector runtime at {Endpoint} lost: {Cause}")]
+    private static partial void LogLost(ILogger logger, string endpoint, string cause);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Dropped a late response for request {RequestId} (its caller gave up)")]
+    private static partial void LogLateResponse(ILogger logger, ulong requestId);
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Worker.Connector.Http;
+
+/// <summary>The <c>http</c>/<c>request</c> operation's request payload (UTF-8 JSON), as the original SDKs send it.</summary>
+public sealed record HttpRequestPayload
+{
+    [JsonPropertyName("method")]
+    public string? Method { get; init; }
+
+    [JsonPropertyName("url")]
+    public string? Url { get; init; }
+
+    [JsonPropertyName("headers")]
+    public Dictionary<string, string>? Headers { get; init; }
+
+    [JsonPropertyName("body")]
+    public string? Body { get; init; }
+
+    /// <summary>Never prints header values: they carry API keys.</summary>
+    public override string ToString() => $"{Method} {Url} ({Headers?.Count ?? 0} headers, {Body?.Length ?? 0} body chars)";
+}
+
+/// <summary>The <c>http</c>/<c>request</c> operation's response payload, as the original runtime sends it.</summary>
+public sealed record HttpResponsePayload
+{
+    [JsonPropertyName("status_code")]
+    public int StatusCode { get; init; }
+
+    /// <summary>Header names lower-case.</summary>
+    [JsonPropertyName("headers")]
+    public Dictionary<string, string>? Headers { get; init; }
+
+    [JsonPropertyName("body")]
+    public string? Body { get; init; }
+
+    /// <summary>True when the upstream answered text/event-stream (collected whole into <see cref="Body"/>).</summary>
+    [JsonPropertyName("is_streaming")]
+    public bool IsStreaming { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(HttpRequestPayload))]
+[JsonSerializable(typeof(HttpResponsePayload))]
+internal sealed partial class HttpPayloadJsonContext : JsonSerializerContext;
+
+/// <summary>Encodes and decodes the <c>http</c>/<c>request</c> payloads.</summary>
+public static class HttpPayloadSerializer
+{
+    public const string ConnectorName = "http";
+    public const string OperationName = "request";
+
+    public static byte[] Serialize(HttpRequestPayload payload) =>
+        JsonSerializer.SerializeToUtf8Bytes(payload, HttpPayloadJsonContext.Default.HttpRequestPayload);
+
+    public static byte[] Serialize(HttpResponsePayload payload) =>
+        JsonSerializer.SerializeToUtf8Bytes(payload, HttpPayloadJsonContext.Default.HttpResponsePayload);
+
+    /// <exception cref="JsonException">The payload is not the expected JSON object.</exception>
+    public static HttpRequestPayload DeserializeRequest(ReadOnlySpan<byte> utf8) =>
+        JsonSerializer.Deserialize(utf8, HttpPayloadJsonContext.Default.HttpRequestPayload)
+        ?? throw new JsonException("The payload is JSON null, not a request object.");
+
+    /// <exception cref="JsonException">The payload is not the expected JSON object.</exception>
+    public static HttpResponsePayload DeserializeResponse(ReadOnlySpan<byte> utf8) =>
+        JsonSerializer.Deserialize(utf8, HttpPayloadJsonContext.Default.HttpResponsePayload)
+        ?? throw new JsonException("The payload is JSON null, not a response object.");
+}
