@@ -1,0 +1,70 @@
+using System.Text.Json;
+
+namespace Worker.Connector.Http;
+
+/// <summary>
+/// The original runtime returns upstream HTTP errors as Success + status code, so classifying them is the client's
+/// job: 429 → RateLimited, 408 and 5xx → Transient, 401/403 → Permanent (API key refused), other 4xx → InvalidRequest.
+/// </summary>
+public static class HttpStatusClassifier
+{
+    public static ErrorClass Classify(int statusCode) => statusCode switch
+    {
+        >= 200 and < 400 => ErrorClass.Success,
+        429 => ErrorClass.RateLimited,
+        408 => ErrorClass.Transient,
+        401 or 403 => ErrorClass.Permanent,
+        >= 400 and < 500 => ErrorClass.InvalidRequest,
+        >= 500 and < 600 => ErrorClass.Transient,
+        _ => ErrorClass.Permanent,
+    };
+
+    /// <summary>
+    /// The exception for a non-success answer. The message names the status and the upstream's own error message
+    /// (OpenAI's <c>{"error":{"message"}}</c> when present), except for 401/403 whose upstream text may echo the key.
+    /// </summary>
+    public static ConnectorException ToException(HttpResponse response, string? url = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var errorClass = Classify(response.StatusCode);
+        var where = url is null ? "the upstream" : SafeUrl(url);
+        var message = response.StatusCode switch
+        {
+            401 or 403 => $"The API key was missing or refused by {where} (HTTP {response.StatusCode}). Check OPENAI_API_KEY.",
+            _ => $"HTTP {response.StatusCode} from {where}" + (UpstreamMessage(response.Body) is { } text ? $": {text}" : "."),
+        };
+        return new ConnectorException(errorClass, message)
+        {
+            RequestId = response.RequestId,
+            StatusCode = response.StatusCode,
+            RetryAfter = RetryAfter.Parse(response.GetHeader("retry-after"), (time ?? TimeProvider.System).GetUtcNow()),
+        };
+    }
+
+    /// <summary>Scheme, host, port and path only: a query string may carry a key (e.g. Gemini's ?key=).</summary>
+    public static string SafeUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "the upstream";
+
+    private static string? UpstreamMessage(string body)
+    {
+        if (string.IsNullOrWhiteSpace(body) || body.Length > 64 * 1024 || body.TrimStart()[0] != '{')
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
+                && error.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String
+                ? Truncate(text.GetString()!)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= 500 ? text : text[..500] + "…";
+}

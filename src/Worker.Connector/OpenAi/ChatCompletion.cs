@@ -1,0 +1,35 @@
+namespace Worker.Connector.OpenAi;
+
+/// <summary>A finished chat completion, from a stream of chunks or a <c>chat.completion</c> object.</summary>
+public sealed record ChatCompletion
+{
+    public string? Id { get; init; }
+    public string? Model { get; init; }
+    public long? Created { get; init; }
+    public string? SystemFingerprint { get; init; }
+    public IReadOnlyList<ChatChoice> Choices { get; init; } = [];
+    public ChatUsage? Usage { get; init; }
+
+    /// <summary>True when it came from an event stream.</summary>
+    public bool Streamed { get; init; }
+
+    /// <summary>The first choice's text ("" when none).</summary>
+    public string Content => Choices.Count > 0 ? Choices[0].Content ?? "" : "";
+
+    public string? FinishReason => Choices.Count > 0 ? Choices[0].FinishReason : null;
+}
+
+public sealed record ChatChoice
+{
+    public int Index { get; init; }
+    public string Role { get; init; } = "assistant";
+    public string? Content { get; init; }
+    public string? Refusal { get; init; }
+    public string? FinishReason { get; init; }
+    public IReadOnlyList<ChatToolCall> ToolCalls { get; init; } = [];
+}
+
+/// <summary>A tool call; in a stream its arguments arrive in pieces and are concatenated.</summary>
+public sealed record ChatToolCall(int Index, string? Id, string? Type, string? FunctionName, string Arguments);
+
+public sealed record ChatUsage(int PromptTokens, int CompletionTokens, int TotalTokens);

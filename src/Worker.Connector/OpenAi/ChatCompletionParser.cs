@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using Worker.Connector.Sse;
+
+namespace Worker.Connector.OpenAi;
+
+/// <summary>Turns a chat-completions answer body (an SSE stream or a <c>chat.completion</c> object) into a <see cref="ChatCompletion"/>.</summary>
+public static class ChatCompletionParser
+{
+    /// <summary>
+    /// Parses either form. Like the seed, a body that starts with <c>data:</c> is parsed as SSE even when a
+    /// non-streaming answer was asked for.
+    /// </summary>
+    /// <exception cref="ConnectorException">An error object or event, a malformed body, or a truncated stream.</exception>
+    public static ChatCompletion Parse(string body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return SseEvents.LooksLikeEventStream(body) ? ParseStream(Encoding.UTF8.GetBytes(body)) : ParseJson(body);
+    }
+
+    /// <summary>Parses a whole <c>text/event-stream</c> body of <c>chat.completion.chunk</c> events.</summary>
+    public static ChatCompletion ParseStream(ReadOnlyMemory<byte> utf8Body)
+    {
+        var accumulator = new ChatCompletionAccumulator();
+        foreach (var item in SseEvents.Parse(utf8Body, ParseChunk))
+        {
+            Apply(accumulator, item.Data);
+        }
+
+        return accumulator.Build(streamed: true);
+    }
+
+    /// <summary>Parses an event stream as it arrives (for a direct HTTP stream rather than the runtime's whole body).</summary>
+    public static async Task<ChatCompletion> ParseStreamAsync(Stream stream, CancellationToken cancellationToken = default)
+    {
+        var accumulator = new ChatCompletionAccumulator();
+        await foreach (var item in SseEvents.ParseAsync(stream, ParseChunk, cancellationToken))
+        {
+            Apply(accumulator, item.Data);
+        }
+
+        return accumulator.Build(streamed: true);
+    }
+
+    /// <summary>Parses a non-streaming <c>chat.completion</c> object (or an error object).</summary>
+    public static ChatCompletion ParseJson(string body)
+    {
+        ChunkDto? completion;
+        try
+        {
+            completion = JsonSerializer.Deserialize(body, OpenAiJsonContext.Default.ChunkDto);
+        }
+        catch (JsonException ex)
+        {
+            throw new ConnectorException(ErrorClass.Transient, $"The completion body is neither JSON nor an event stream: {ex.Message}", ex);
+        }
+
+        if (completion is null)
+        {
+            throw new ConnectorException(ErrorClass.Transient, "The completion body is JSON null.");
+        }
+
+        if (completion.Choices is null && completion.Error is null)
+        {
+            throw new ConnectorException(ErrorClass.Transient, "The completion body has no choices.");
+        }
+
+        var accumulator = new ChatCompletionAccumulator();
+        accumulator.Add(completion);
+        return accumulator.Build(streamed: false);
+    }
+
+    private static void Apply(ChatCompletionAccumulator accumulator, ChunkEvent chunk)
+    {
+        switch (chunk.Kind)
+        {
+            case ChunkKind.Done:
+                accumulator.MarkDone();
+                break;
+            case ChunkKind.Chunk:
+                accumulator.Add(chunk.Chunk!);
+                break;
+            case ChunkKind.Malformed:
+                throw new ConnectorException(ErrorClass.Transient, $"The completion stream carried a malformed chunk: {chunk.Problem}");
+            default:
+                break;
+        }
+    }
+
+    // Runs on each event's UTF-8 data: the chunk is deserialized straight from the bytes.
+    private static ChunkEvent ParseChunk(string eventType, ReadOnlySpan<byte> data)
+    {
+        if (SseEvents.IsDone(data))
+        {
+            return new ChunkEvent(ChunkKind.Done, null, null);
+        }
+
+        if (data.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            return new ChunkEvent(ChunkKind.Empty, null, null);
+        }
+
+        try
+        {
+            var chunk = JsonSerializer.Deserialize(data, OpenAiJsonContext.Default.ChunkDto);
+            return chunk is null ? new ChunkEvent(ChunkKind.Malformed, null, "null") : new ChunkEvent(ChunkKind.Chunk, chunk, null);
+        }
+        catch (JsonException ex)
+        {
+            return new ChunkEvent(ChunkKind.Malformed, null, ex.Message);
+        }
+    }
+
+    private enum ChunkKind
+    {
+        Empty,
+        Chunk,
+        Done,
+        Malformed,
+    }
+
+    private readonly record struct ChunkEvent(ChunkKind Kind, ChunkDto? Chunk, string? Problem);
+}

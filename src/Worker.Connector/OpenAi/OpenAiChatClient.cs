@@ -1,0 +1,157 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Worker.Connector.Client;
+using Worker.Connector.Http;
+
+namespace Worker.Connector.OpenAi;
+
+/// <summary>
+/// Chat completions through the connector runtime: builds the <c>/v1/chat/completions</c> request, sends it over the
+/// runtime socket, classifies the status and parses the body. The API key goes into the Authorization header only;
+/// it is scrubbed from every exception message and never tagged on spans.
+/// </summary>
+public sealed class OpenAiChatClient
+{
+    private readonly RuntimeClient _runtime;
+    private readonly OpenAiOptions _options;
+    private readonly string? _apiKey;
+    private readonly string _url;
+
+    public OpenAiChatClient(RuntimeClient runtime, OpenAiOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(options);
+        _runtime = runtime;
+        _options = options;
+        _apiKey = options.ResolveApiKey();
+        _url = options.BaseUrl.TrimEnd('/') + "/chat/completions";
+    }
+
+    public OpenAiChatClient(RuntimeClient runtime, IOptions<OpenAiOptions> options)
+        : this(runtime, options?.Value ?? throw new ArgumentNullException(nameof(options)))
+    {
+    }
+
+    /// <summary>The endpoint this client posts to.</summary>
+    public string Endpoint => _url;
+
+    public async Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var model = request.Model ?? _options.Model;
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
+        if (request.Stream)
+        {
+            headers["Accept"] = "text/event-stream";
+        }
+
+        if (request.ExtraHeaders is not null)
+        {
+            foreach (var (name, value) in request.ExtraHeaders)
+            {
+                headers[name] = value;
+            }
+        }
+
+        if (!string.IsNullOrEmpty(_apiKey))
+        {
+            headers["Authorization"] = "Bearer " + _apiKey;
+        }
+
+        var http = new HttpRequest
+        {
+            Method = "POST",
+            Url = _url,
+            Headers = headers,
+            Body = BuildBody(request, model),
+            Timeout = request.Timeout ?? _options.RequestTimeout,
+            TenantId = request.TenantId,
+            WorkspaceId = request.WorkspaceId,
+        };
+
+        try
+        {
+            var response = await _runtime.SendHttpAsync(http, cancellationToken);
+            Activity.Current?.SetTag("http.response.status_code", response.StatusCode);
+            response.EnsureSuccess(_url);
+            return ChatCompletionParser.Parse(response.Body);
+        }
+        catch (ConnectorException ex) when (_apiKey is { Length: > 0 } key && ex.Message.Contains(key, StringComparison.Ordinal))
+        {
+            // Defence in depth: no path should echo the key, but if one does, the key stops here.
+            throw new ConnectorException(ex.ErrorClass, ex.Message.Replace(key, "***", StringComparison.Ordinal))
+            {
+                RequestId = ex.RequestId,
+                StatusCode = ex.StatusCode,
+                RetryAfter = ex.RetryAfter,
+            };
+        }
+    }
+
+    /// <summary>The JSON body: typed fields first, then extra parameters that do not repeat them.</summary>
+    public static string BuildBody(ChatCompletionRequest request, string model)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("model", model);
+            json.WriteStartArray("messages");
+            foreach (var message in request.Messages)
+            {
+                json.WriteStartObject();
+                json.WriteString("role", message.Role);
+                json.WriteString("content", message.Content);
+                if (message.Name is not null)
+                {
+                    json.WriteString("name", message.Name);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            if (request.Temperature is { } temperature)
+            {
+                json.WriteNumber("temperature", temperature);
+            }
+
+            if (request.MaxTokens is { } maxTokens)
+            {
+                json.WriteNumber("max_tokens", maxTokens);
+            }
+
+            json.WriteBoolean("stream", request.Stream);
+            if (request.Stream && request.IncludeUsage)
+            {
+                json.WriteStartObject("stream_options");
+                json.WriteBoolean("include_usage", true);
+                json.WriteEndObject();
+            }
+
+            if (request.ExtraParameters is not null)
+            {
+                foreach (var (name, value) in request.ExtraParameters)
+                {
+                    if (name is "model" or "messages" or "stream" or "stream_options"
+                        || (name == "temperature" && request.Temperature is not null)
+                        || (name == "max_tokens" && request.MaxTokens is not null))
+                    {
+                        continue;
+                    }
+
+                    json.WritePropertyName(name);
+                    value.WriteTo(json);
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

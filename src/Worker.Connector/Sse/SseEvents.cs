@@ -1,0 +1,86 @@
+using System.Net.ServerSentEvents;
+using System.Text;
+
+namespace Worker.Connector.Sse;
+
+/// <summary>
+/// Server-sent events framing via the in-box <see cref="SseParser"/> (CRLF/LF/CR line ends, multi-line data,
+/// comments, event names, ids). The runtime returns a stream whole, so most callers parse a string.
+/// </summary>
+public static class SseEvents
+{
+    /// <summary>The data value OpenAI-style streams end with.</summary>
+    public const string DoneMarker = "[DONE]";
+
+    /// <summary>Parses a whole SSE body into events with string data.</summary>
+    public static IEnumerable<SseItem<string>> Parse(string body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(body), writable: false)).Enumerate();
+    }
+
+    /// <summary>Parses a whole SSE body, turning each event's UTF-8 data into <typeparamref name="T"/> without an intermediate string.</summary>
+    public static IEnumerable<SseItem<T>> Parse<T>(ReadOnlyMemory<byte> utf8Body, SseItemParser<T> itemParser) =>
+        SseParser.Create(new ReadOnlyMemoryStream(utf8Body), itemParser).Enumerate();
+
+    /// <summary>Parses an SSE stream as it arrives.</summary>
+    public static IAsyncEnumerable<SseItem<T>> ParseAsync<T>(Stream stream, SseItemParser<T> itemParser, CancellationToken cancellationToken = default) =>
+        SseParser.Create(stream, itemParser).EnumerateAsync(cancellationToken);
+
+    /// <summary>
+    /// True when a body is an event stream rather than JSON: like the seed, a body whose first non-blank line is an
+    /// SSE field (<c>data:</c>, <c>event:</c>, <c>id:</c>) or a comment is parsed as SSE even when JSON was asked for.
+    /// </summary>
+    public static bool LooksLikeEventStream(ReadOnlySpan<char> body)
+    {
+        body = body.TrimStart();
+        return body.StartsWith("data:", StringComparison.Ordinal) || body.StartsWith("event:", StringComparison.Ordinal)
+            || body.StartsWith("id:", StringComparison.Ordinal) || body.StartsWith(':');
+    }
+
+    /// <summary>True when the event's data is the <c>[DONE]</c> marker.</summary>
+    public static bool IsDone(ReadOnlySpan<byte> data) => data.Trim(" \t"u8).SequenceEqual("[DONE]"u8);
+
+    /// <summary>A read-only stream over memory without copying it.</summary>
+    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => memory.Length;
+
+        public override long Position
+        {
+            get => _position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Math.Min(buffer.Length, memory.Length - _position);
+            memory.Span.Slice(_position, n).CopyTo(buffer);
+            _position += n;
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            Task.FromResult(Read(buffer.AsSpan(offset, count)));
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
