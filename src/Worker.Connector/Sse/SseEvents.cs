@@ -12,16 +12,19 @@ public static class SseEvents
     /// <summary>The data value OpenAI-style streams end with.</summary>
     public const string DoneMarker = "[DONE]";
 
-    /// <summary>Parses a whole SSE body into events with string data.</summary>
+    /// <summary>
+    /// Parses a whole SSE body into events with string data. A whole body is a stream that has ended, so its end
+    /// also ends the last event: an event without a trailing blank line is delivered (a live stream would drop it).
+    /// </summary>
     public static IEnumerable<SseItem<string>> Parse(string body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        return SseParser.Create(new MemoryStream(Encoding.UTF8.GetBytes(body), writable: false)).Enumerate();
+        return SseParser.Create(new WholeBodyStream(Encoding.UTF8.GetBytes(body))).Enumerate();
     }
 
-    /// <summary>Parses a whole SSE body, turning each event's UTF-8 data into <typeparamref name="T"/> without an intermediate string.</summary>
+    /// <summary>Like <see cref="Parse(string)"/>, turning each event's UTF-8 data into <typeparamref name="T"/> without an intermediate string.</summary>
     public static IEnumerable<SseItem<T>> Parse<T>(ReadOnlyMemory<byte> utf8Body, SseItemParser<T> itemParser) =>
-        SseParser.Create(new ReadOnlyMemoryStream(utf8Body), itemParser).Enumerate();
+        SseParser.Create(new WholeBodyStream(utf8Body), itemParser).Enumerate();
 
     /// <summary>Parses an SSE stream as it arrives.</summary>
     public static IAsyncEnumerable<SseItem<T>> ParseAsync<T>(Stream stream, SseItemParser<T> itemParser, CancellationToken cancellationToken = default) =>
@@ -41,15 +44,17 @@ public static class SseEvents
     /// <summary>True when the event's data is the <c>[DONE]</c> marker.</summary>
     public static bool IsDone(ReadOnlySpan<byte> data) => data.Trim(" \t"u8).SequenceEqual("[DONE]"u8);
 
-    /// <summary>A read-only stream over memory without copying it.</summary>
-    private sealed class ReadOnlyMemoryStream(ReadOnlyMemory<byte> memory) : Stream
+    /// <summary>A read-only stream over memory (not copied), followed by a blank line that ends any open event.</summary>
+    private sealed class WholeBodyStream(ReadOnlyMemory<byte> body) : Stream
     {
         private int _position;
+
+        private static ReadOnlySpan<byte> Terminator => "\n\n"u8;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => memory.Length;
+        public override long Length => body.Length + Terminator.Length;
 
         public override long Position
         {
@@ -61,8 +66,9 @@ public static class SseEvents
 
         public override int Read(Span<byte> buffer)
         {
-            var n = Math.Min(buffer.Length, memory.Length - _position);
-            memory.Span.Slice(_position, n).CopyTo(buffer);
+            var source = _position < body.Length ? body.Span[_position..] : Terminator[Math.Min(_position - body.Length, Terminator.Length)..];
+            var n = Math.Min(buffer.Length, source.Length);
+            source[..n].CopyTo(buffer);
             _position += n;
             return n;
         }
