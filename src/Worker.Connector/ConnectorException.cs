@@ -38,6 +38,12 @@ public sealed class ConnectorException : Exception
     /// <summary>The upstream HTTP status, when the failure is an HTTP status.</summary>
     public int? StatusCode { get; init; }
 
+    /// <summary>
+    /// The runtime itself could not be reached or the connection to it broke: an outage of the local daemon, not a
+    /// verdict on the request. Callers should wait and resend rather than report the request as failed.
+    /// </summary>
+    public bool RuntimeUnavailable { get; init; }
+
     /// <summary>The upstream's Retry-After, parsed (seconds or HTTP date), when it sent one.</summary>
     public TimeSpan? RetryAfter { get; init; }
 }

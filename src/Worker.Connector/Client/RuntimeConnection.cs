@@ -56,12 +56,12 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            throw new ConnectorException(ErrorClass.Transient, NotListening(endpoint, ex.SocketErrorCode.ToString()), ex);
+            throw new ConnectorException(ErrorClass.Transient, NotListening(endpoint, ex.SocketErrorCode.ToString()), ex) { RuntimeUnavailable = true };
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             socket.Dispose();
-            throw new ConnectorException(ErrorClass.Transient, NotListening(endpoint, $"no answer within {options.ConnectTimeout.TotalSeconds:0.###} s"), ex);
+            throw new ConnectorException(ErrorClass.Transient, NotListening(endpoint, $"no answer within {options.ConnectTimeout.TotalSeconds:0.###} s"), ex) { RuntimeUnavailable = true };
         }
         catch
         {
@@ -198,7 +198,7 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
 
     private void Fail(Exception cause)
     {
-        var failure = new ConnectorException(ErrorClass.Transient, $"The connection to the connector runtime at {_endpoint} was lost: {cause.Message}", cause);
+        var failure = new ConnectorException(ErrorClass.Transient, $"The connection to the connector runtime at {_endpoint} was lost: {cause.Message}", cause) { RuntimeUnavailable = true };
         if (Interlocked.CompareExchange(ref _failure, failure, null) is not null)
         {
             return;
@@ -211,7 +211,7 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
 
         foreach (var (id, waiter) in _pending)
         {
-            waiter.TrySetException(new ConnectorException(ErrorClass.Transient, failure.Message, cause) { RequestId = id });
+            waiter.TrySetException(new ConnectorException(ErrorClass.Transient, failure.Message, cause) { RequestId = id, RuntimeUnavailable = true });
         }
 
         while (_healthChecks.TryDequeue(out var check))
@@ -226,7 +226,7 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
     {
         if (_failure is { } failure)
         {
-            throw new ConnectorException(ErrorClass.Transient, failure.Message, failure.InnerException);
+            throw new ConnectorException(ErrorClass.Transient, failure.Message, failure.InnerException) { RuntimeUnavailable = true };
         }
     }
 

@@ -41,6 +41,30 @@ public sealed class OpenAiChatClient
     public async Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            var response = await CompleteRawAsync(request, cancellationToken);
+            Activity.Current?.SetTag("http.response.status_code", response.StatusCode);
+            response.EnsureSuccess(_url);
+            return ChatCompletionParser.Parse(response.Body);
+        }
+        catch (ConnectorException ex) when (_apiKey is { Length: > 0 } key && ex.Message.Contains(key, StringComparison.Ordinal))
+        {
+            // Defence in depth: no path should echo the key, but if one does, the key stops here.
+            throw new ConnectorException(ex.ErrorClass, ex.Message.Replace(key, "***", StringComparison.Ordinal))
+            {
+                RequestId = ex.RequestId,
+                StatusCode = ex.StatusCode,
+                RetryAfter = ex.RetryAfter,
+                RuntimeUnavailable = ex.RuntimeUnavailable,
+            };
+        }
+    }
+
+    /// <summary>Sends the request and returns the HTTP answer as it came (any status), for callers that inspect it.</summary>
+    public Task<HttpResponse> CompleteRawAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
         var model = request.Model ?? _options.Model;
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
         if (request.Stream)
@@ -72,22 +96,30 @@ public sealed class OpenAiChatClient
             WorkspaceId = request.WorkspaceId,
         };
 
+        return _runtime.SendHttpAsync(http, cancellationToken);
+    }
+
+    /// <summary>
+    /// Checks that the runtime answers and the endpoint is up: <c>GET {BaseUrl}/models</c> through the runtime.
+    /// Any status below 500 other than 429 means the endpoint is there (a 401 is a key problem, not an outage).
+    /// </summary>
+    public async Task<bool> ProbeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        if (!string.IsNullOrEmpty(_apiKey))
+        {
+            headers["Authorization"] = "Bearer " + _apiKey;
+        }
+
         try
         {
-            var response = await _runtime.SendHttpAsync(http, cancellationToken);
-            Activity.Current?.SetTag("http.response.status_code", response.StatusCode);
-            response.EnsureSuccess(_url);
-            return ChatCompletionParser.Parse(response.Body);
+            var response = await _runtime.SendHttpAsync(
+                new HttpRequest { Url = _options.BaseUrl.TrimEnd('/') + "/models", Headers = headers, Timeout = timeout }, cancellationToken);
+            return response.StatusCode is < 500 and not 429;
         }
-        catch (ConnectorException ex) when (_apiKey is { Length: > 0 } key && ex.Message.Contains(key, StringComparison.Ordinal))
+        catch (ConnectorException)
         {
-            // Defence in depth: no path should echo the key, but if one does, the key stops here.
-            throw new ConnectorException(ex.ErrorClass, ex.Message.Replace(key, "***", StringComparison.Ordinal))
-            {
-                RequestId = ex.RequestId,
-                StatusCode = ex.StatusCode,
-                RetryAfter = ex.RetryAfter,
-            };
+            return false;
         }
     }
 

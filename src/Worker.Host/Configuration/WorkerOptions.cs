@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Worker.Host.Configuration;
+
+/// <summary>How jobs are taken and processed. Section <c>Worker</c>.</summary>
+public sealed class WorkerOptions : IValidatableObject
+{
+    public const string SectionName = "Worker";
+
+    /// <summary>Jobs in flight at once (C). 1 = sequential, results in queue order. Default 8.</summary>
+    [Range(1, 4096)]
+    public int Concurrency { get; set; } = 8;
+
+    /// <summary>Broker prefetch; 0 = 2 × Concurrency. Must be ≥ Concurrency. Default 0.</summary>
+    [Range(0, 65535)]
+    public int Prefetch { get; set; }
+
+    /// <summary>Largest job body accepted; larger ones are dead-lettered. Default 1 MiB.</summary>
+    [Range(256, 64 * 1024 * 1024)]
+    public int MaxJobBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>On stop, how long jobs in flight may finish before they are requeued. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tenant for jobs that name none. Default "default".</summary>
+    [Required(AllowEmptyStrings = false)]
+    public string DefaultTenant { get; set; } = "default";
+
+    /// <summary>Stream completions by default (jobs may override). Default true.</summary>
+    public bool DefaultStream { get; set; } = true;
+
+    /// <summary>Answer Batch-form jobs in Batch output form (<c>Batch</c>) or in our result form (<c>Native</c>). Default Native.</summary>
+    public BatchResultFormat BatchResultFormat { get; set; } = BatchResultFormat.Native;
+
+    public int EffectivePrefetch => Prefetch == 0 ? Math.Min(65535, Concurrency * 2) : Prefetch;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Prefetch != 0 && Prefetch < Concurrency)
+        {
+            yield return new ValidationResult(
+                $"Worker:Prefetch ({Prefetch}) must be 0 (auto) or at least Worker:Concurrency ({Concurrency}).", [nameof(Prefetch)]);
+        }
+    }
+}
+
+public enum BatchResultFormat
+{
+    Native,
+    Batch,
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Microsoft.Extensions.Hosting;
+using Worker.Host;
+using Worker.Host.Cli;
+
+// One executable: the worker (`run`, the default) and its tools. Tokens that are not CLI options
+// (e.g. --Worker:Concurrency=4) are passed to the host as configuration.
+var root = new RootCommand("LLM prompt worker: jobs from RabbitMQ through the connector runtime to a results exchange.")
+{
+    TreatUnmatchedTokensAsErrors = false,
+};
+
+var run = new Command("run", "Run the worker (default).") { TreatUnmatchedTokensAsErrors = false };
+root.Subcommands.Add(run);
+root.SetAction((parse, ct) => RunWorkerAsync(parse.UnmatchedTokens, ct));
+run.SetAction((parse, ct) => RunWorkerAsync(parse.UnmatchedTokens, ct));
+
+var prompt = new Argument<string?>("prompt") { Arity = ArgumentArity.ZeroOrOne, Description = "The prompt (one user message)." };
+var file = new Option<FileInfo?>("--file", "-f") { Description = "A JSONL file of jobs (our form or OpenAI Batch form), sent unchanged." };
+var count = new Option<int>("--count", "-n") { Description = "Enqueue the prompt this many times.", DefaultValueFactory = _ => 1 };
+var model = new Option<string?>("--model", "-m") { Description = "Model (default: Llm:Model)." };
+var tenant = new Option<string?>("--tenant", "-t") { Description = "Tenant (default: Worker:DefaultTenant)." };
+var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the results and write them to --output." };
+var output = new Option<FileInfo?>("--output", "-o") { Description = "Where --wait writes results (JSONL). Default results-<time>.jsonl." };
+var timeout = new Option<TimeSpan>("--timeout") { Description = "How long --wait waits.", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+var enqueue = new Command("enqueue", "Put prompt jobs on the jobs queue.") { prompt, file, count, model, tenant, wait, output, timeout };
+enqueue.TreatUnmatchedTokensAsErrors = false;
+enqueue.SetAction((parse, ct) => new EnqueueCommand(CliConfiguration.Load(parse.UnmatchedTokens)).RunAsync(
+    new EnqueueCommand.Arguments(parse.GetValue(prompt), parse.GetValue(file), parse.GetValue(count), parse.GetValue(model),
+        parse.GetValue(tenant), parse.GetValue(wait), parse.GetValue(output), parse.GetValue(timeout)),
+    ct));
+root.Subcommands.Add(enqueue);
+
+var follow = new Option<bool>("--follow", "-F") { Description = "Keep printing results as they arrive (Ctrl+C to stop)." };
+var queue = new Option<string?>("--queue", "-q") { Description = "Queue to read (default: RabbitMq:ResultsQueue)." };
+var results = new Command("results", "Print results from the results queue (consumes them).") { follow, queue };
+results.TreatUnmatchedTokensAsErrors = false;
+results.SetAction((parse, ct) => new ResultsCommand(CliConfiguration.Load(parse.UnmatchedTokens)).RunAsync(parse.GetValue(queue), parse.GetValue(follow), ct));
+root.Subcommands.Add(results);
+
+var chatPrompt = new Option<string>("--prompt", "-p")
+{
+    Description = "Prompt for the streaming step.",
+    DefaultValueFactory = _ => "Explain quantum computing in simple terms.",
+};
+var chat = new Command("chat", "The seed example through the runtime socket: connection test, streaming, non-streaming, sequential.") { chatPrompt };
+chat.TreatUnmatchedTokensAsErrors = false;
+chat.SetAction((parse, ct) => new ChatCommand([.. parse.UnmatchedTokens]).RunAsync(parse.GetValue(chatPrompt)!, ct));
+root.Subcommands.Add(chat);
+
+return await root.Parse(args).InvokeAsync();
+
+static async Task<int> RunWorkerAsync(IReadOnlyList<string> hostArgs, CancellationToken cancellationToken)
+{
+    try
+    {
+        using var host = WorkerHostBuilder.Create([.. hostArgs]).Build();
+        await host.RunAsync(cancellationToken);
+        return 0;
+    }
+    catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+    {
+        // Bad configuration stops start-up naming the key.
+        await Console.Error.WriteLineAsync($"Configuration error: {string.Join("; ", ex.Failures)}");
+        return 78;
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Worker.Connector;
+using Worker.Connector.OpenAi;
+using Worker.Host.Configuration;
+using Worker.Host.Consuming;
+using Worker.Host.Processing;
+using Worker.Host.Publishing;
+using Worker.Host.Telemetry;
+
+namespace Worker.Host;
+
+public static class WorkerServiceCollectionExtensions
+{
+    public const string RabbitMqUriVariable = "RABBITMQ_URI";
+
+    /// <summary>
+    /// The whole worker: options (validated at start), the runtime client and, unless <c>Runtime:Embedded=false</c>,
+    /// our runtime in-process; processing, publishing, the consumer, telemetry.
+    /// </summary>
+    public static IServiceCollection AddWorker(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddWorkerOptions(configuration);
+        if (configuration.GetValue($"{RuntimeHostOptions.SectionName}:{nameof(RuntimeHostOptions.Embedded)}", true))
+        {
+            // Registered before the consumer: hosted services start in order, so the socket is up first.
+            services.AddEmbeddedRuntime(configuration);
+        }
+
+        services.AddWorkerTelemetry(configuration);
+        services.AddSingleton<OutageMonitor>();
+        services.AddSingleton<LlmResiliencePipeline>();
+        services.AddSingleton<JobProcessor>();
+        services.AddSingleton<OutageProbe>();
+        services.AddSingleton<RabbitMqConnectionProvider>();
+        services.AddSingleton<TopologyDeclarer>();
+        services.AddSingleton<ResultPublisher>();
+        services.AddSingleton<JobConsumer>();
+        services.AddHostedService(sp => sp.GetRequiredService<JobConsumer>());
+        services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
+            host.ShutdownTimeout = worker.Value.DrainTimeout + TimeSpan.FromSeconds(15));
+        return services;
+    }
+
+    /// <summary>Options and the connector client only (the CLI commands use these without the consumer).</summary>
+    public static IServiceCollection AddWorkerOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddValidatedSection<WorkerOptions>(configuration, WorkerOptions.SectionName);
+        services.AddValidatedSection<RabbitMqOptions>(configuration, RabbitMqOptions.SectionName)
+            .PostConfigure(rabbit =>
+            {
+                // RABBITMQ_URI (used by the demo, tests and compose) when RabbitMq:Uri is not set explicitly.
+                if (configuration[$"{RabbitMqOptions.SectionName}:Uri"] is null && configuration[RabbitMqUriVariable] is { Length: > 0 } uri)
+                {
+                    rabbit.Uri = uri;
+                }
+            });
+        services.AddValidatedSection<ResilienceOptions>(configuration, ResilienceOptions.SectionName);
+        services.AddValidatedSection<LlmHostOptions>(configuration, LlmHostOptions.SectionName);
+        services.AddOptions<RuntimeHostOptions>().Bind(configuration.GetSection(RuntimeHostOptions.SectionName));
+        services.AddConnectorClient(configuration);
+        services.AddOptions<OpenAiOptions>().PostConfigure<IOptions<LlmHostOptions>>((llm, host) =>
+        {
+            // The seed's switch: USE_SIMULATOR=true (or Llm:UseSimulator) points at the simulator.
+            if (host.Value.UseSimulator || string.Equals(configuration[LlmHostOptions.UseSimulatorVariable], "true", StringComparison.OrdinalIgnoreCase))
+            {
+                llm.BaseUrl = host.Value.SimulatorUrl;
+            }
+        });
+        return services;
+    }
+}
