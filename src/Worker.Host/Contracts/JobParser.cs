@@ -59,6 +59,11 @@ public sealed class JobParser
             {
                 return root.TryGetProperty("custom_id", out _) && !root.TryGetProperty("id", out _) ? ParseBatch(root) : ParseNative(root);
             }
+            catch (InvalidOperationException ex) when (ex.InnerException is System.Text.DecoderFallbackException)
+            {
+                // JsonDocument checks structure, not string contents: bad UTF-8 inside a string shows up on read.
+                return JobParseResult.Poison($"invalid_utf8: {ex.Message}");
+            }
             catch (FieldTypeException ex)
             {
                 var reason = ex.Message.StartsWith("missing_id", StringComparison.Ordinal) ? ex.Message : $"invalid_field: {ex.Message}";

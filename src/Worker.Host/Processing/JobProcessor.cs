@@ -105,8 +105,10 @@ public sealed partial class JobProcessor
                 Completion = completion,
             });
         }
-        catch (Exception ex) when (LlmResiliencePipeline.IsOutage(ex) && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested
+            && (LlmResiliencePipeline.IsOutage(ex) || (ex is ConnectorException { IsRetryable: true } && _outages.InOutage)))
         {
+            // An outage (or a retryable failure while one is declared) is not this job's fault: requeue it.
             activity?.SetStatus(ActivityStatusCode.Error, "outage");
             _outages.Report(ex.Message);
             LogRequeued(_logger, job.Id, ex.Message);

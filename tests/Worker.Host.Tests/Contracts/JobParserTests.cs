@@ -1,0 +1,196 @@
+using System.Text;
+using System.Text.Json;
+using Worker.Host.Contracts;
+
+namespace Worker.Host.Tests.Contracts;
+
+public sealed class JobParserTests
+{
+    private readonly JobParser _parser = new(maxBytes: 4096, defaultTenant: "default", defaultStream: true);
+
+    private JobParseResult Parse(string json) => _parser.Parse(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Our_form_with_every_field()
+    {
+        var result = Parse("""
+            {"id":"job-42","tenant":"acme","model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the capital of France?"}],
+             "stream":false,"params":{"temperature":0.2,"max_tokens":256,"top_p":0.9},"metadata":{"any":"json"}}
+            """);
+        Assert.Equal(JobParseOutcome.Valid, result.Outcome);
+        var job = result.Job!;
+        Assert.Equal(("job-42", "acme", "gpt-4o-mini", false), (job.Id, job.Tenant, job.Model, job.Stream));
+        Assert.Equal("What is the capital of France?", Assert.Single(job.Messages).Content);
+        Assert.Equal(0.2, job.Temperature);
+        Assert.Equal(256, job.MaxTokens);
+        Assert.Equal(0.9, job.Extras["top_p"].GetDouble());
+        Assert.Equal("json", job.Metadata!.Value.GetProperty("any").GetString());
+        Assert.Equal(JobForm.Native, job.Form);
+    }
+
+    [Fact]
+    public void Prompt_is_shorthand_for_one_user_message_and_defaults_apply()
+    {
+        var job = Parse("""{"id":"a","prompt":"Hi"}""").Job!;
+        Assert.Equal("default", job.Tenant);
+        Assert.Null(job.Model);
+        Assert.True(job.Stream);
+        var message = Assert.Single(job.Messages);
+        Assert.Equal(("user", "Hi"), (message.Role, message.Content));
+    }
+
+    [Fact]
+    public void Batch_api_line()
+    {
+        var result = Parse("""
+            {"custom_id":"request-1","method":"POST","url":"/v1/chat/completions",
+             "body":{"model":"gpt-3.5-turbo-0125","messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"Hello world!"}],"max_tokens":1000,"seed":7}}
+            """);
+        Assert.Equal(JobParseOutcome.Valid, result.Outcome);
+        var job = result.Job!;
+        Assert.Equal(("request-1", "request-1", JobForm.Batch), (job.Id, job.CustomId, job.Form));
+        Assert.Equal("gpt-3.5-turbo-0125", job.Model);
+        Assert.Equal(2, job.Messages.Count);
+        Assert.Equal(1000, job.MaxTokens);
+        Assert.Equal(7, job.Extras["seed"].GetInt32());
+        Assert.False(job.Extras.ContainsKey("messages"));
+    }
+
+    [Theory]
+    [InlineData("not json at all", "invalid_json")]
+    [InlineData("[1,2,3]", "not_an_object")]
+    [InlineData("\"text\"", "not_an_object")]
+    [InlineData("""{"prompt":"no id"}""", "missing_id")]
+    [InlineData("""{"id":{"x":1},"prompt":"p"}""", "invalid_field")]
+    [InlineData("""{"id":"","prompt":"p"}""", "invalid_field")]
+    [InlineData("""{"id":"a","prompt":5}""", "invalid_field")]
+    [InlineData("""{"id":"a","messages":"hello"}""", "invalid_field")]
+    [InlineData("""{"id":"a","messages":[{"content":"no role"}]}""", "invalid_field")]
+    [InlineData("""{"id":"a","prompt":"p","stream":"yes"}""", "invalid_field")]
+    [InlineData("""{"id":"a","prompt":"p","params":[1]}""", "invalid_field")]
+    [InlineData("""{"id":"a","prompt":"p","params":{"temperature":"hot"}}""", "invalid_field")]
+    [InlineData("""{"id":"a","prompt":"p","version":2}""", "unsupported_version")]
+    public void Structural_problems_are_poison_with_a_reason(string body, string reasonCode)
+    {
+        var result = Parse(body);
+        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.StartsWith(reasonCode, result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Poison_with_a_readable_id_keeps_the_id()
+    {
+        var result = Parse("""{"id":"job-7","tenant":"acme","prompt":42}""");
+        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.Equal("job-7", result.Id);
+        Assert.Equal("acme", result.Tenant);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"a"}""", "missing_messages")]
+    [InlineData("""{"id":"a","messages":[]}""", "missing_messages")]
+    [InlineData("""{"id":"a","messages":[{"role":"wizard","content":"x"}]}""", "invalid_parameter")]
+    [InlineData("""{"id":"a","prompt":"p","params":{"temperature":3}}""", "invalid_parameter")]
+    [InlineData("""{"id":"a","prompt":"p","params":{"max_tokens":0}}""", "invalid_parameter")]
+    [InlineData("""{"custom_id":"b","method":"GET","url":"/v1/chat/completions","body":{}}""", "unsupported_method")]
+    [InlineData("""{"custom_id":"b","method":"POST","url":"/v1/embeddings","body":{}}""", "unsupported_url")]
+    public void Readable_jobs_with_bad_parameters_are_invalid_not_poison(string body, string reasonCode)
+    {
+        var result = Parse(body);
+        Assert.Equal(JobParseOutcome.InvalidParameters, result.Outcome);
+        Assert.NotNull(result.Id);
+        Assert.StartsWith(reasonCode, result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Oversized_body_is_poison_before_parsing()
+    {
+        var body = Encoding.UTF8.GetBytes($$"""{"id":"big","prompt":"{{new string('x', 5000)}}"}""");
+        var result = _parser.Parse(body);
+        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.StartsWith("too_large", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deep_nesting_and_invalid_utf8_are_poison()
+    {
+        var deep = "{\"id\":\"d\",\"metadata\":" + new string('[', 200) + new string(']', 200) + ",\"prompt\":\"p\"}";
+        Assert.Equal(JobParseOutcome.Poison, Parse(deep).Outcome);
+        byte[] invalidUtf8 = [.. "{\"id\":\"u\",\"prompt\":\""u8, 0xC3, 0x28, .. "\"}"u8];
+        Assert.Equal(JobParseOutcome.Poison, _parser.Parse(invalidUtf8).Outcome);
+    }
+
+    [Fact]
+    public void Unknown_fields_are_ignored()
+    {
+        Assert.Equal(JobParseOutcome.Valid, Parse("""{"id":"a","prompt":"p","colour":"blue","nested":{"x":[1,2]}}""").Outcome);
+    }
+
+    [Fact]
+    public void Random_bytes_never_throw()
+    {
+        var random = new Random(42);
+        for (var i = 0; i < 2000; i++)
+        {
+            var bytes = new byte[random.Next(0, 200)];
+            random.NextBytes(bytes);
+            var result = _parser.Parse(bytes);
+            Assert.NotEqual(JobParseOutcome.Valid, result.Outcome);
+        }
+    }
+
+    [Fact]
+    public void Result_json_has_the_contract_fields()
+    {
+        using var metadata = JsonDocument.Parse("""{"k":"v"}""");
+        var result = new JobResult
+        {
+            Id = "job-42",
+            Status = JobResult.Succeeded,
+            Tenant = "acme",
+            Model = "gpt-4o-mini",
+            Content = "Paris.",
+            FinishReason = "stop",
+            Usage = new Worker.Connector.OpenAi.ChatUsage(9, 7, 16),
+            Attempts = 1,
+            DurationMs = 123,
+            CompletedAt = DateTimeOffset.UnixEpoch,
+            Metadata = metadata.RootElement.Clone(),
+        };
+        using var json = JsonDocument.Parse(ResultSerializer.Serialize(result, batchOutputForm: false));
+        var root = json.RootElement;
+        foreach (var field in new[] { "id", "status", "tenant", "model", "content", "finish_reason", "usage", "attempts", "redelivered", "duration_ms", "completed_at", "metadata", "error" })
+        {
+            Assert.True(root.TryGetProperty(field, out _), $"missing {field}");
+        }
+
+        Assert.Equal(16, root.GetProperty("usage").GetProperty("total_tokens").GetInt32());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
+        Assert.Equal("v", root.GetProperty("metadata").GetProperty("k").GetString());
+        Assert.Equal("completion.succeeded", result.RoutingKey);
+    }
+
+    [Fact]
+    public void Failed_result_and_batch_output_form()
+    {
+        var failed = new JobResult
+        {
+            Id = "r1",
+            CustomId = "r1",
+            Form = JobForm.Batch,
+            Status = JobResult.Failed,
+            Tenant = "t",
+            Error = new JobError("RateLimited", "HTTP 429", 429, true),
+        };
+        using var native = JsonDocument.Parse(ResultSerializer.Serialize(failed, batchOutputForm: false));
+        var error = native.RootElement.GetProperty("error");
+        Assert.Equal(("RateLimited", 429, true), (error.GetProperty("class").GetString(), error.GetProperty("status_code").GetInt32(), error.GetProperty("retryable").GetBoolean()));
+        Assert.Equal("completion.failed", failed.RoutingKey);
+
+        using var batch = JsonDocument.Parse(ResultSerializer.Serialize(failed, batchOutputForm: true));
+        Assert.Equal("r1", batch.RootElement.GetProperty("custom_id").GetString());
+        Assert.StartsWith("batch_req_", batch.RootElement.GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Equal(429, batch.RootElement.GetProperty("response").GetProperty("status_code").GetInt32());
+        Assert.Equal("RateLimited", batch.RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+}
