@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Logging;
+using Worker.Connector;
+using Worker.Connector.Http;
+using Worker.Connector.Protocol;
+using Worker.Runtime.Diagnostics;
+using Worker.Runtime.Server;
+
+namespace Worker.Runtime.Http;
+
+/// <summary>
+/// The <c>http</c>/<c>request</c> operation. Any upstream status is a Success carrying that status (classifying it is
+/// the client's job, as with the original runtime); transport failures are Transient "HTTP request failed: ...";
+/// payload problems are InvalidRequest; a body over the cap is Permanent. Cancellation is left to the caller.
+/// </summary>
+internal sealed class HttpRequestOperation : IConnectorOperation
+{
+    // The JSON envelope must still fit one frame with the FlatBuffers table around it.
+    private const int FrameSlack = 4096;
+
+    private readonly HttpClient _client;
+    private readonly HostAllowlist _allowlist;
+    private readonly long _maxResponseBytes;
+    private readonly ILogger _logger;
+
+    public HttpRequestOperation(HttpClient client, HostAllowlist allowlist, long maxResponseBytes, ILogger logger)
+    {
+        _client = client;
+        _allowlist = allowlist;
+        _maxResponseBytes = maxResponseBytes;
+        _logger = logger;
+    }
+
+    public string Connector => HttpPayloadSerializer.ConnectorName;
+
+    public string Operation => HttpPayloadSerializer.OperationName;
+
+    public async Task<ExecutionResult> ExecuteAsync(ExecuteRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!UpstreamRequestBuilder.TryBuild(request.Payload, _allowlist, out var call, out var invalid))
+        {
+            return ExecutionResult.Failure(ErrorClass.InvalidRequest, invalid);
+        }
+
+        using var message = call!.Request;
+        try
+        {
+            // Runs inside the server span, so the handler's diagnostics propagate its trace (traceparent) upstream.
+            using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var (body, bodyBytes) = await ResponseBodyReader.ReadAsync(response.Content, _maxResponseBytes, cancellationToken);
+            var payload = HttpPayloadSerializer.Serialize(new HttpResponsePayload
+            {
+                StatusCode = (int)response.StatusCode,
+                Headers = ResponseHeaderCollector.Collect(response),
+                Body = body,
+                IsStreaming = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase),
+            });
+            if (payload.Length > FrameCodec.MaxPayloadLength - FrameSlack)
+            {
+                // JSON escaping can grow a body that was under the cap past what one frame holds.
+                return Fail(call, ErrorClass.Permanent, $"Upstream response too large: {payload.Length} bytes as JSON, more than one frame holds (lower Runtime:MaxResponseBytes).");
+            }
+
+            RuntimeLog.HttpAnswered(_logger, call.Method, call.SafeUrl, (int)response.StatusCode, bodyBytes);
+            return ExecutionResult.Success(payload);
+        }
+        catch (ResponseTooLargeException ex)
+        {
+            return Fail(call, ErrorClass.Permanent, ex.Message);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            return Fail(call, ErrorClass.Transient, HttpFailureDescriber.Describe(ex));
+        }
+    }
+
+    private ExecutionResult Fail(UpstreamCall call, ErrorClass errorClass, string message)
+    {
+        RuntimeLog.HttpFailed(_logger, call.Method, call.SafeUrl, errorClass, message);
+        return ExecutionResult.Failure(errorClass, message);
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Worker.Connector;
+using Worker.Connector.Protocol;
+using Worker.Runtime.Diagnostics;
+
+namespace Worker.Runtime.Server;
+
+/// <summary>
+/// Runs one ExecuteRequest: finds its operation, enforces its deadline, puts it in a logging scope and a server span
+/// (child of the caller's trace), records metrics, and turns every way it can end into an <see cref="ExecutionResult"/>.
+/// </summary>
+internal sealed class RequestExecutor
+{
+    // CancelAfter takes at most int.MaxValue ms; a deadline further away than that is as good as none.
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
+    private const string UnknownName = "unknown";
+
+    // Timers run on a coarse clock (a few ms on Linux) and can fire that much early; a Timeout must not beat the deadline.
+    private static readonly TimeSpan TimerSlack = TimeSpan.FromMilliseconds(5);
+
+    private readonly ConnectorCatalog _catalog;
+    private readonly ServerLifetime _lifetime;
+    private readonly RuntimeMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _upstreamTimeout;
+
+    public RequestExecutor(ConnectorCatalog catalog, ServerLifetime lifetime, RuntimeMetrics metrics, ILogger logger, TimeProvider time, TimeSpan upstreamTimeout)
+    {
+        _catalog = catalog;
+        _lifetime = lifetime;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time;
+        _upstreamTimeout = upstreamTimeout;
+    }
+
+    /// <summary>Never throws: a crash in an operation is logged and answered Permanent.</summary>
+    public async Task<ExecutionResult> ExecuteAsync(ExecuteRequestMessage request, CancellationToken connectionClosed)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var scope = _logger.BeginScope(new RequestLogScope(request.RequestId, request.TenantId, request.WorkspaceId, request.TraceId));
+
+        // Names from the wire are only used for spans and metric tags once known: a client must not mint cardinality.
+        if (!_catalog.TryResolve(request.ConnectorName, request.Operation, out var operation, out var unknown))
+        {
+            _metrics.RequestRejected(UnknownName, UnknownName, ErrorClass.InvalidRequest);
+            RuntimeLog.RequestAnswered(_logger, request.RequestId, LogText.Clip(request.ConnectorName), LogText.Clip(request.Operation), ErrorClass.InvalidRequest, 0);
+            return ExecutionResult.Failure(ErrorClass.InvalidRequest, unknown);
+        }
+
+        using var activity = StartActivity(request, operation!);
+        _metrics.RequestStarted();
+        ExecutionResult result;
+        try
+        {
+            result = await RunAsync(request, operation!, connectionClosed);
+        }
+        catch (Exception ex)
+        {
+            RuntimeLog.RequestCrashed(_logger, request.RequestId, ex);
+            result = ExecutionResult.Failure(ErrorClass.Permanent, $"Internal runtime error ({ex.GetType().Name}).");
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        _metrics.RequestFinished(operation!.Connector, operation.Operation, result.ErrorClass, elapsed);
+        RuntimeLog.RequestAnswered(_logger, request.RequestId, operation.Connector, operation.Operation, result.ErrorClass, elapsed.TotalMilliseconds);
+        if (activity is not null)
+        {
+            activity.SetTag("vastar.error_class", result.ErrorClass.ToString());
+            if (result.ErrorClass != ErrorClass.Success)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, result.ErrorMessage);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<ExecutionResult> RunAsync(ExecuteRequestMessage request, IConnectorOperation operation, CancellationToken connectionClosed)
+    {
+        TimeSpan limit;
+        var hasDeadline = request.DeadlineAtMs != 0;
+        if (hasDeadline)
+        {
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var remainingMs = request.DeadlineAtMs > long.MaxValue ? long.MaxValue : (long)request.DeadlineAtMs - now;
+            if (remainingMs <= 0)
+            {
+                return ExecutionResult.Failure(ErrorClass.Timeout, string.Create(CultureInfo.InvariantCulture,
+                    $"Deadline exceeded: deadline_at_ms {request.DeadlineAtMs} was {-remainingMs} ms in the past when the request arrived."));
+            }
+
+            limit = remainingMs >= MaxTimer.TotalMilliseconds - TimerSlack.TotalMilliseconds ? MaxTimer : TimeSpan.FromMilliseconds(remainingMs) + TimerSlack;
+        }
+        else
+        {
+            limit = _upstreamTimeout;
+        }
+
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed, _lifetime.Aborting);
+        cancel.CancelAfter(limit);
+        try
+        {
+            return await operation.ExecuteAsync(request, cancel.Token);
+        }
+        catch (Exception) when (cancel.IsCancellationRequested)
+        {
+            // Whatever a cancelled call throws (OperationCanceledException, or an HttpRequestException/IOException
+            // from a socket torn down mid-read), the cause is the cancellation: report that.
+            if (_lifetime.Aborting.IsCancellationRequested)
+            {
+                return ExecutionResult.Failure(ErrorClass.Transient, ServerLifetime.ShuttingDownMessage);
+            }
+
+            if (connectionClosed.IsCancellationRequested)
+            {
+                return ExecutionResult.Failure(ErrorClass.Transient, "connection closed before the answer was ready");
+            }
+
+            return ExecutionResult.Failure(ErrorClass.Timeout, hasDeadline
+                ? string.Create(CultureInfo.InvariantCulture, $"Deadline exceeded: no answer by deadline_at_ms {request.DeadlineAtMs}; the upstream call was cancelled.")
+                : string.Create(CultureInfo.InvariantCulture, $"No answer within Runtime:UpstreamTimeout ({_upstreamTimeout.TotalSeconds:0.###} s); the upstream call was cancelled."));
+        }
+    }
+
+    private static Activity? StartActivity(ExecuteRequestMessage request, IConnectorOperation operation)
+    {
+        var source = RuntimeDiagnostics.ActivitySource;
+        if (!source.HasListeners())
+        {
+            return null;
+        }
+
+        TraceParent.TryParse(request.TraceId, out var parent);
+        var activity = source.StartActivity($"runtime {operation.Connector}.{operation.Operation}", ActivityKind.Server, parent);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag("rpc.system", "vastar");
+            activity.SetTag("rpc.method", $"{operation.Connector}.{operation.Operation}");
+            activity.SetTag("vastar.request_id", request.RequestId);
+            activity.SetTag("vastar.tenant_id", request.TenantId);
+            activity.SetTag("vastar.workspace_id", request.WorkspaceId);
+        }
+
+        return activity;
+    }
+}

@@ -1,0 +1,33 @@
+namespace Worker.Simulator.Http;
+
+/// <summary>The fixed error answers, worded as the real APIs word them.</summary>
+internal static class ErrorCatalog
+{
+    public static readonly ApiError InvalidJson = ApiError.InvalidRequest(
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+        param: null,
+        code: null);
+
+    public static ApiError RateLimit(ErrorDialect dialect, int retryAfterSeconds) => dialect == ErrorDialect.Google
+        ? new(StatusCodes.Status429TooManyRequests, "Resource has been exhausted (e.g. check quota).", "rate_limit_exceeded", null, "rate_limit_exceeded", "RESOURCE_EXHAUSTED")
+        : new(StatusCodes.Status429TooManyRequests, $"Rate limit reached for requests (simulated). Please try again in {retryAfterSeconds}s.", "rate_limit_exceeded", null, "rate_limit_exceeded", "RESOURCE_EXHAUSTED");
+
+    public static ApiError ServerError(ErrorDialect dialect) => dialect == ErrorDialect.Google
+        ? new(StatusCodes.Status500InternalServerError, "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting", "server_error", null, null, "INTERNAL")
+        : new(StatusCodes.Status500InternalServerError, "The server had an error while processing your request. Sorry about that!", "server_error", null, null, "INTERNAL");
+
+    public static ApiError Unavailable(ErrorDialect dialect) => dialect == ErrorDialect.Google
+        ? new(StatusCodes.Status503ServiceUnavailable, "The model is overloaded. Please try again later.", "server_error", null, null, "UNAVAILABLE")
+        : new(StatusCodes.Status503ServiceUnavailable, "The server is overloaded or not ready yet.", "server_error", null, null, "UNAVAILABLE");
+
+    public static ApiError MissingApiKey(ErrorDialect dialect) => dialect == ErrorDialect.Google
+        ? new(StatusCodes.Status403Forbidden, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.", ApiError.InvalidRequestType, null, "invalid_api_key", "PERMISSION_DENIED")
+        : new(StatusCodes.Status401Unauthorized, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", ApiError.InvalidRequestType, null, "invalid_api_key", "UNAUTHENTICATED");
+
+    public static ApiError InvalidApiKey(ErrorDialect dialect, string presentedKey) => dialect == ErrorDialect.Google
+        ? new(StatusCodes.Status400BadRequest, "API key not valid. Please pass a valid API key.", ApiError.InvalidRequestType, null, "invalid_api_key", "INVALID_ARGUMENT")
+        : new(StatusCodes.Status401Unauthorized, $"Incorrect API key provided: {Mask(presentedKey)}. You can find your API key at https://platform.openai.com/account/api-keys.", ApiError.InvalidRequestType, null, "invalid_api_key", "UNAUTHENTICATED");
+
+    /// <summary>Never echo a presented key: at most its last four characters, and nothing of a short one.</summary>
+    internal static string Mask(string key) => key.Length >= 12 ? string.Concat("****", key.AsSpan(key.Length - 4)) : "****";
+}

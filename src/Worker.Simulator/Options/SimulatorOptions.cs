@@ -1,0 +1,50 @@
+namespace Worker.Simulator.Options;
+
+/// <summary>Settings of the simulator, bound from the <c>Simulator</c> configuration section.</summary>
+public sealed class SimulatorOptions
+{
+    /// <summary>Name of the configuration section the options bind from.</summary>
+    public const string SectionName = "Simulator";
+
+    /// <summary>
+    /// When set (non-empty), every generation and model request must carry <c>Authorization: Bearer &lt;key&gt;</c>
+    /// (Gemini routes also accept <c>x-goog-api-key</c> or <c>?key=</c>).
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Default latency model; per request the <c>X-Sim-Latency</c> header overrides it.</summary>
+    public LatencyOptions Latency { get; set; } = new();
+
+    /// <summary>Random fault injection; per request the <c>X-Sim-Fault</c> header overrides it.</summary>
+    public FaultOptions Faults { get; set; } = new();
+
+    /// <summary>
+    /// Model ids listed by <c>GET /v1/models</c>. Empty means <see cref="DefaultModels"/>.
+    /// (Empty by default because configuration binding appends to, rather than replaces, a pre-filled list.)
+    /// </summary>
+    public IList<string> Models { get; set; } = [];
+
+    /// <summary>Models listed when <see cref="Models"/> is empty.</summary>
+    public static IReadOnlyList<string> DefaultModels { get; } =
+        ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gemini-2.0-flash", "simulator"];
+
+    internal IReadOnlyList<string> EffectiveModels => Models.Count == 0 ? DefaultModels : [.. Models];
+
+    internal void CopyTo(SimulatorOptions target)
+    {
+        target.ApiKey = ApiKey;
+        target.Latency = new LatencyOptions
+        {
+            TimeToFirstTokenMs = Latency.TimeToFirstTokenMs,
+            TimePerTokenMs = Latency.TimePerTokenMs,
+        };
+        target.Faults = new FaultOptions
+        {
+            Rate = Faults.Rate,
+            Seed = Faults.Seed,
+            Modes = [.. Faults.Modes],
+            RetryAfterSeconds = Faults.RetryAfterSeconds,
+        };
+        target.Models = [.. Models];
+    }
+}

@@ -1,0 +1,280 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using Worker.Simulator;
+using Worker.Simulator.Options;
+using Worker.Testing;
+
+namespace Worker.Host.Tests.Integration;
+
+/// <summary>
+/// A real worker host in-process against the real broker (Testcontainers), a real simulator (Kestrel) and our real
+/// runtime on a Unix socket — with uniquely named queues, so tests do not see each other's messages.
+/// </summary>
+internal sealed class WorkerHarness : IAsyncDisposable
+{
+    private readonly RabbitMqBrokerFixture _broker;
+    private readonly Action<IServiceCollection>? _services;
+    private readonly Channel<Delivered> _results = Channel.CreateUnbounded<Delivered>();
+    private IConnection? _client;
+    private IChannel? _publisher;
+    private IChannel? _resultsChannel;
+
+    private WorkerHarness(RabbitMqBrokerFixture broker, SimulatorServer simulator, Dictionary<string, string?> settings, Action<IServiceCollection>? services)
+    {
+        _broker = broker;
+        Simulator = simulator;
+        Settings = settings;
+        _services = services;
+    }
+
+    public SimulatorServer Simulator { get; }
+
+    public Dictionary<string, string?> Settings { get; }
+
+    public IHost? Host { get; private set; }
+
+    public string JobsQueue => Settings["RabbitMq:JobsQueue"]!;
+
+    public string DeadLetterQueue => Settings["RabbitMq:DeadLetterQueue"]!;
+
+    public string SocketPath => Settings["Runtime:SocketPath"]!;
+
+    public static async Task<WorkerHarness> StartAsync(
+        RabbitMqBrokerFixture broker,
+        SimulatorOptions? simulator = null,
+        Action<Dictionary<string, string?>>? configure = null,
+        Action<IServiceCollection>? services = null,
+        bool startWorker = true)
+    {
+        var sim = await SimulatorServer.StartAsync(simulator);
+        var prefix = broker.UniqueName("it");
+        var settings = new Dictionary<string, string?>
+        {
+            ["RabbitMq:Uri"] = broker.AmqpUri.ToString(),
+            ["RabbitMq:JobsQueue"] = prefix + ".jobs",
+            ["RabbitMq:DeadLetterExchange"] = prefix + ".dlx",
+            ["RabbitMq:DeadLetterQueue"] = prefix + ".dead",
+            ["RabbitMq:ResultsExchange"] = prefix + ".results",
+            ["RabbitMq:ResultsQueue"] = prefix + ".results",
+            ["RabbitMq:PublishTimeout"] = "00:00:10",
+            ["Runtime:Embedded"] = "true",
+            ["Runtime:SocketPath"] = Path.Combine(Path.GetTempPath(), $"wht-{Guid.NewGuid():N}"[..16] + ".sock"),
+            ["Llm:BaseUrl"] = new Uri(sim.BaseAddress, "v1").ToString(),
+            ["Llm:Model"] = "gpt-4o-mini",
+            ["Llm:ApiKey"] = "",
+            ["Worker:Concurrency"] = "4",
+            ["Worker:DrainTimeout"] = "00:00:10",
+            ["Resilience:BaseDelay"] = "00:00:00.020",
+            ["Resilience:MaxDelay"] = "00:00:00.200",
+            ["Resilience:MaxRetryAfter"] = "00:00:00.200",
+            ["Resilience:AttemptTimeout"] = "00:00:10",
+            ["Resilience:TotalTimeout"] = "00:01:00",
+            ["Resilience:BreakerBreakDuration"] = "00:00:01",
+        };
+        configure?.Invoke(settings);
+        var harness = new WorkerHarness(broker, sim, settings, services);
+        await harness.ConnectClientAsync();
+        if (startWorker)
+        {
+            await harness.StartWorkerAsync();
+        }
+
+        return harness;
+    }
+
+    public async Task StartWorkerAsync()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(Settings);
+        builder.Services.AddWorker(builder.Configuration);
+        _services?.Invoke(builder.Services);
+        Host = builder.Build();
+        await Host.StartAsync();
+        // The consumer declares the topology on start; wait for the queue so publishes are not dropped.
+        await WaitForQueueAsync(JobsQueue);
+        await WaitForQueueAsync(Settings["RabbitMq:ResultsQueue"]!);
+        await BindResultsAsync();
+    }
+
+    public async Task StopWorkerAsync()
+    {
+        if (Host is { } host)
+        {
+            Host = null;
+            await host.StopAsync();
+            host.Dispose();
+        }
+    }
+
+    public T Service<T>()
+        where T : notnull => Host!.Services.GetRequiredService<T>();
+
+    /// <summary>Publishes job bodies (persistent, with confirms) to the jobs queue.</summary>
+    public async Task PublishAsync(IEnumerable<string> bodies, IDictionary<string, object?>? headers = null)
+    {
+        foreach (var body in bodies)
+        {
+            await PublishRawAsync(Encoding.UTF8.GetBytes(body), headers);
+        }
+    }
+
+    public async Task PublishRawAsync(byte[] body, IDictionary<string, object?>? headers = null)
+    {
+        var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Headers = headers };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _publisher!.BasicPublishAsync("", JobsQueue, mandatory: true, properties, body, timeout.Token);
+    }
+
+    /// <summary>Waits for <paramref name="count"/> results, in arrival order; fails with what arrived on timeout.</summary>
+    public async Task<List<Delivered>> ResultsAsync(int count, TimeSpan? timeout = null)
+    {
+        var list = new List<Delivered>(count);
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            while (list.Count < count)
+            {
+                list.Add(await _results.Reader.ReadAsync(deadline.Token));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"expected {count} results, got {list.Count}: {string.Join(", ", list.Select(r => r.Id))}");
+        }
+
+        return list;
+    }
+
+    /// <summary>Results that arrive within <paramref name="window"/> (for asserting that none do).</summary>
+    public async Task<List<Delivered>> ResultsWithinAsync(TimeSpan window)
+    {
+        var list = new List<Delivered>();
+        using var deadline = new CancellationTokenSource(window);
+        try
+        {
+            while (true)
+            {
+                list.Add(await _results.Reader.ReadAsync(deadline.Token));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return list;
+        }
+    }
+
+    /// <summary>Every message now in the dead-letter queue (acked away).</summary>
+    public async Task<List<BasicGetResult>> DeadLettersAsync(int expected, TimeSpan? timeout = null)
+    {
+        await using var channel = await _client!.CreateChannelAsync();
+        var list = new List<BasicGetResult>();
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (list.Count < expected && DateTime.UtcNow < until)
+        {
+            if (await channel.BasicGetAsync(DeadLetterQueue, autoAck: true) is { } message)
+            {
+                list.Add(message);
+            }
+            else
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        return list;
+    }
+
+    public async Task<uint> QueueDepthAsync(string queue)
+    {
+        await using var channel = await _client!.CreateChannelAsync();
+        return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+    }
+
+    private async Task ConnectClientAsync()
+    {
+        _client = await _broker.CreateConnectionFactory("worker-harness").CreateConnectionAsync();
+        _publisher = await _client.CreateChannelAsync(new CreateChannelOptions(true, true, new ThrottlingRateLimiter(256), 1));
+    }
+
+    private async Task BindResultsAsync()
+    {
+        if (_resultsChannel is not null)
+        {
+            return;
+        }
+
+        _resultsChannel = await _client!.CreateChannelAsync();
+        var consumer = new AsyncEventingBasicConsumer(_resultsChannel);
+        consumer.ReceivedAsync += async (_, delivery) =>
+        {
+            var json = JsonDocument.Parse(delivery.Body).RootElement.Clone();
+            var headers = delivery.BasicProperties.Headers is { } h ? new Dictionary<string, object?>(h) : [];
+            _results.Writer.TryWrite(new Delivered(json, delivery.RoutingKey, delivery.BasicProperties.CorrelationId, headers));
+            await _resultsChannel.BasicAckAsync(delivery.DeliveryTag, false);
+        };
+        await _resultsChannel.BasicConsumeAsync(Settings["RabbitMq:ResultsQueue"]!, autoAck: false, consumer);
+    }
+
+    private async Task WaitForQueueAsync(string queue)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await QueueDepthAsync(queue);
+                return;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopWorkerAsync();
+        if (_client is { } client)
+        {
+            try
+            {
+                await using var channel = await client.CreateChannelAsync();
+                foreach (var queue in new[] { JobsQueue, DeadLetterQueue, Settings["RabbitMq:ResultsQueue"]! })
+                {
+                    await channel.QueueDeleteAsync(queue);
+                }
+
+                await channel.ExchangeDeleteAsync(Settings["RabbitMq:ResultsExchange"]!);
+                await channel.ExchangeDeleteAsync(Settings["RabbitMq:DeadLetterExchange"]!);
+            }
+            catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
+            {
+            }
+
+            await client.DisposeAsync();
+        }
+
+        await Simulator.DisposeAsync();
+    }
+
+    /// <summary>One result message.</summary>
+    public sealed record Delivered(JsonElement Json, string RoutingKey, string? CorrelationId, Dictionary<string, object?> Headers)
+    {
+        public string Id => Json.TryGetProperty("id", out var id) ? id.GetString()! : "";
+
+        public string? CustomId => Json.TryGetProperty("custom_id", out var id) ? id.GetString() : null;
+
+        public string Status => Json.TryGetProperty("status", out var status) ? status.GetString()! : "";
+
+        public string? Content => Json.TryGetProperty("content", out var content) ? content.GetString() : null;
+
+        public int Attempts => Json.TryGetProperty("attempts", out var attempts) ? attempts.GetInt32() : 0;
+    }
+}
