@@ -81,19 +81,7 @@ public sealed partial class JobConsumer : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var connection = await _connections.GetAsync(stoppingToken);
-        await _topology.DeclareAsync(connection, stoppingToken);
-        _channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(
-                publisherConfirmationsEnabled: false,
-                publisherConfirmationTrackingEnabled: false,
-                outstandingPublisherConfirmationsRateLimiter: null,
-                consumerDispatchConcurrency: (ushort)Math.Min(_worker.Concurrency, ushort.MaxValue)),
-            stoppingToken);
-        await _channel.BasicQosAsync(0, (ushort)_worker.EffectivePrefetch, global: false, stoppingToken);
-        var consumer = new AsyncEventingBasicConsumer(_channel);
-        consumer.ReceivedAsync += OnReceivedAsync;
-        _consumerTag = await _channel.BasicConsumeAsync(_rabbit.JobsQueue, autoAck: false, consumer, stoppingToken);
+        var consumer = await StartConsumingAsync(stoppingToken);
         LogStarted(_logger, _rabbit.JobsQueue, _worker.Concurrency, _worker.EffectivePrefetch);
 
         while (!stoppingToken.IsCancellationRequested)
@@ -107,9 +95,46 @@ public sealed partial class JobConsumer : BackgroundService
                 break;
             }
 
-            _consumerTag = await _channel.BasicConsumeAsync(_rabbit.JobsQueue, autoAck: false, consumer, stoppingToken);
+            _consumerTag = await _channel!.BasicConsumeAsync(_rabbit.JobsQueue, autoAck: false, consumer, stoppingToken);
             Paused = false;
             LogResumed(_logger);
+        }
+    }
+
+    /// <summary>Declares the topology and starts the consumer, retrying while the broker is not ready for it.</summary>
+    private async Task<AsyncEventingBasicConsumer> StartConsumingAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var connection = await _connections.GetAsync(cancellationToken);
+                await _topology.DeclareAsync(connection, cancellationToken);
+                _channel = await connection.CreateChannelAsync(
+                    new CreateChannelOptions(
+                        publisherConfirmationsEnabled: false,
+                        publisherConfirmationTrackingEnabled: false,
+                        outstandingPublisherConfirmationsRateLimiter: null,
+                        consumerDispatchConcurrency: (ushort)Math.Min(_worker.Concurrency, ushort.MaxValue)),
+                    cancellationToken);
+                await _channel.BasicQosAsync(0, (ushort)_worker.EffectivePrefetch, global: false, cancellationToken);
+                var consumer = new AsyncEventingBasicConsumer(_channel);
+                consumer.ReceivedAsync += OnReceivedAsync;
+                _consumerTag = await _channel.BasicConsumeAsync(_rabbit.JobsQueue, autoAck: false, consumer, cancellationToken);
+                return consumer;
+            }
+            catch (Exception ex) when (ex is OperationInterruptedException or AlreadyClosedException && attempt < 60)
+            {
+                // E.g. a quorum queue declared a moment ago without a leader yet, or a broker restarting.
+                LogStartRetry(_logger, attempt, ex.Message);
+                if (_channel is { } failed)
+                {
+                    _channel = null;
+                    await failed.DisposeAsync();
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250 * attempt, 5000)), cancellationToken);
+            }
         }
     }
 
@@ -336,6 +361,9 @@ public sealed partial class JobConsumer : BackgroundService
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Consuming {Queue} with concurrency {Concurrency}, prefetch {Prefetch}")]
     private static partial void LogStarted(ILogger logger, string queue, int concurrency, int prefetch);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Consumer start attempt {Attempt} failed, retrying: {Reason}")]
+    private static partial void LogStartRetry(ILogger logger, int attempt, string reason);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Intake paused: {Reason}")]
     private static partial void LogPaused(ILogger logger, string reason);

@@ -209,16 +209,33 @@ internal sealed class WorkerHarness : IAsyncDisposable
             return;
         }
 
-        _resultsChannel = await _client!.CreateChannelAsync();
-        var consumer = new AsyncEventingBasicConsumer(_resultsChannel);
+        for (var attempt = 1; ; attempt++)
+        {
+            _resultsChannel = await _client!.CreateChannelAsync();
+            try
+            {
+                await ConsumeResultsAsync(_resultsChannel);
+                return;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (attempt < 20)
+            {
+                // A quorum queue just declared may not have its leader yet (INTERNAL_ERROR); try again shortly.
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    private async Task ConsumeResultsAsync(IChannel channel)
+    {
+        var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += async (_, delivery) =>
         {
             var json = JsonDocument.Parse(delivery.Body).RootElement.Clone();
             var headers = delivery.BasicProperties.Headers is { } h ? new Dictionary<string, object?>(h) : [];
             _results.Writer.TryWrite(new Delivered(json, delivery.RoutingKey, delivery.BasicProperties.CorrelationId, headers));
-            await _resultsChannel.BasicAckAsync(delivery.DeliveryTag, false);
+            await channel.BasicAckAsync(delivery.DeliveryTag, false);
         };
-        await _resultsChannel.BasicConsumeAsync(Settings["RabbitMq:ResultsQueue"]!, autoAck: false, consumer);
+        await channel.BasicConsumeAsync(Settings["RabbitMq:ResultsQueue"]!, autoAck: false, consumer);
     }
 
     private async Task WaitForQueueAsync(string queue)

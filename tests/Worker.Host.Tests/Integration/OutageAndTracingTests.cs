@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Trace;
+using Worker.Host.Consuming;
+using Worker.Host.Telemetry;
+using Worker.Runtime.Configuration;
+using Worker.Runtime.Server;
+using Worker.Simulator.Generation;
+using Worker.Testing;
+
+namespace Worker.Host.Tests.Integration;
+
+[Collection(RabbitMqBrokerCollection.Name)]
+public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
+{
+    private static string Job(string id, string prompt) => $$"""{"id":"{{id}}","prompt":"{{prompt}}"}""";
+
+    [Fact]
+    public async Task Runtime_outage_pauses_intake_fails_nothing_and_resumes_when_it_is_back()
+    {
+        await using var harness = await WorkerHarness.StartAsync(broker, configure: s => s["Runtime:Embedded"] = "false", startWorker: false);
+        var runtime = new RuntimeServer(new RuntimeServerOptions { SocketPath = harness.SocketPath });
+        await runtime.StartAsync(CancellationToken.None);
+        await harness.StartWorkerAsync();
+        await harness.PublishAsync([Job("before", "Before the outage")]);
+        Assert.Equal("succeeded", Assert.Single(await harness.ResultsAsync(1)).Status);
+
+        await runtime.DisposeAsync();
+        await harness.PublishAsync(Enumerable.Range(0, 10).Select(i => Job($"during-{i}", $"During the outage {i}")));
+        var consumer = harness.Service<JobConsumer>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!consumer.Paused && DateTime.UtcNow < until)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(consumer.Paused, "intake should pause while the runtime is down");
+        Assert.Empty(await harness.ResultsWithinAsync(TimeSpan.FromSeconds(3)));
+        // Nothing failed and nothing was answered: the jobs wait in the queue (or unacked in hand, being requeued).
+        Assert.InRange(await harness.QueueDepthAsync(harness.JobsQueue), 1u, 10u);
+
+        await using var restarted = new RuntimeServer(new RuntimeServerOptions { SocketPath = harness.SocketPath });
+        await restarted.StartAsync(CancellationToken.None);
+        var results = await harness.ResultsAsync(10, TimeSpan.FromSeconds(60));
+        Assert.All(results, r => Assert.Equal("succeeded", r.Status));
+        Assert.Equal(10, results.Select(r => r.Id).Distinct().Count());
+        Assert.False(consumer.Paused);
+    }
+
+    [Fact]
+    public async Task One_trace_links_producer_process_chat_runtime_http_and_publish()
+    {
+        var spans = new List<Activity>();
+        using var producerSource = new ActivitySource("test.producer");
+        await using var harness = await WorkerHarness.StartAsync(broker, services: s =>
+            s.AddOpenTelemetry().WithTracing(t => t.AddSource("test.producer").AddInMemoryExporter(spans)));
+
+        ActivityTraceId traceId;
+        ActivitySpanId producerSpan;
+        using (var producer = producerSource.StartActivity("send jobs", ActivityKind.Producer))
+        {
+            Assert.NotNull(producer);
+            traceId = producer.TraceId;
+            producerSpan = producer.SpanId;
+            var headers = new Dictionary<string, object?>();
+            AmqpTraceContext.Inject(producer, headers);
+            await harness.PublishAsync([Job("traced", "Trace me")], headers);
+        }
+
+        var result = Assert.Single(await harness.ResultsAsync(1));
+        Assert.Equal(AnswerGenerator.Generate("gpt-4o-mini", "Trace me"), result.Content);
+        Assert.True(result.Headers.ContainsKey("traceparent"), "the result carries trace context");
+
+        Activity Span(Func<Activity, bool> match, string what)
+        {
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (DateTime.UtcNow < until)
+            {
+                lock (spans)
+                {
+                    if (spans.FirstOrDefault(s => s.TraceId == traceId && match(s)) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                Thread.Sleep(50);
+            }
+
+            lock (spans)
+            {
+                Assert.Fail($"no {what} span in trace {traceId}; spans: {string.Join(", ", spans.Select(s => $"{s.Source.Name}:{s.DisplayName}:{s.Kind}:{s.TraceId}"))}");
+            }
+
+            return null!;
+        }
+
+        var process = Span(s => s.Source.Name == WorkerTelemetry.SourceName && s.Kind == ActivityKind.Consumer, "process");
+        var chat = Span(s => s.Source.Name == WorkerTelemetry.SourceName && s.DisplayName.StartsWith("chat ", StringComparison.Ordinal), "chat");
+        var client = Span(s => s.Source.Name == Worker.Connector.ConnectorDiagnostics.ActivitySourceName, "runtime client");
+        var server = Span(s => s.Source.Name == "Worker.Runtime" && s.Kind == ActivityKind.Server, "runtime server");
+        var http = Span(s => s.Kind == ActivityKind.Client && s.Source.Name.Contains("Http", StringComparison.Ordinal), "outbound HTTP");
+        var publish = Span(s => s.Source.Name == RabbitMQ.Client.RabbitMQActivitySource.PublisherSourceName && s.ParentSpanId == process.SpanId, "result publish");
+
+        // In this process RabbitMQ.Client's publisher span wraps the test's publish too: producer → publish → process.
+        var jobPublish = Span(s => s.Source.Name == RabbitMQ.Client.RabbitMQActivitySource.PublisherSourceName && s.ParentSpanId == producerSpan, "job publish");
+        Assert.Equal(jobPublish.SpanId, process.ParentSpanId);
+        Assert.Equal(process.SpanId, chat.ParentSpanId);
+        Assert.Equal(chat.SpanId, client.ParentSpanId);
+        Assert.Equal(client.SpanId, server.ParentSpanId);
+        Assert.Equal(server.SpanId, http.ParentSpanId);
+        Assert.Equal(process.SpanId, publish.ParentSpanId);
+        Assert.Equal(ActivityKind.Producer, publish.Kind);
+        Assert.Equal("chat", chat.GetTagItem("gen_ai.operation.name"));
+        Assert.Equal("gpt-4o-mini", chat.GetTagItem("gen_ai.request.model"));
+        Assert.NotNull(chat.GetTagItem("gen_ai.usage.output_tokens"));
+        Assert.Equal("rabbitmq", process.GetTagItem("messaging.system"));
+    }
+}
