@@ -23,11 +23,12 @@ var tenant = new Option<string?>("--tenant", "-t") { Description = "Tenant (defa
 var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the results and write them to --output." };
 var output = new Option<FileInfo?>("--output", "-o") { Description = "Where --wait writes results (JSONL). Default results-<time>.jsonl." };
 var timeout = new Option<TimeSpan>("--timeout") { Description = "How long --wait waits.", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
-var enqueue = new Command("enqueue", "Put prompt jobs on the jobs queue.") { prompt, file, count, model, tenant, wait, output, timeout };
+var show = new Option<bool>("--show", "-s") { Description = "With --wait, print each completion as it arrives." };
+var enqueue = new Command("enqueue", "Put prompt jobs on the jobs queue.") { prompt, file, count, model, tenant, wait, output, timeout, show };
 enqueue.TreatUnmatchedTokensAsErrors = false;
 enqueue.SetAction((parse, ct) => new EnqueueCommand(CliConfiguration.Load(parse.UnmatchedTokens)).RunAsync(
     new EnqueueCommand.Arguments(parse.GetValue(prompt), parse.GetValue(file), parse.GetValue(count), parse.GetValue(model),
-        parse.GetValue(tenant), parse.GetValue(wait), parse.GetValue(output), parse.GetValue(timeout)),
+        parse.GetValue(tenant), parse.GetValue(wait), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(show)),
     ct));
 root.Subcommands.Add(enqueue);
 

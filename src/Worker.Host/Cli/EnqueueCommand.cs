@@ -29,7 +29,7 @@ internal sealed class EnqueueCommand
     }
 
     public sealed record Arguments(
-        string? Prompt, FileInfo? File, int Count, string? Model, string? Tenant, bool Wait, FileInfo? Output, TimeSpan Timeout);
+        string? Prompt, FileInfo? File, int Count, string? Model, string? Tenant, bool Wait, FileInfo? Output, TimeSpan Timeout, bool Show = false);
 
     public async Task<int> RunAsync(Arguments args, CancellationToken cancellationToken)
     {
@@ -65,7 +65,7 @@ internal sealed class EnqueueCommand
             }
 
             var output = args.Output?.FullName ?? Path.GetFullPath($"results-{DateTime.UtcNow:yyyyMMdd-HHmmss}.jsonl");
-            return await collector.CollectAsync(output, args.Timeout, _out, _err, cancellationToken);
+            return await collector.CollectAsync(output, args.Timeout, args.Show, _out, _err, cancellationToken);
         }
     }
 
@@ -159,7 +159,7 @@ internal sealed class EnqueueCommand
 
         public void MarkSent(string id) => _sentAt[id] = Stopwatch.GetTimestamp();
 
-        public async Task<int> CollectAsync(string outputPath, TimeSpan timeout, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        public async Task<int> CollectAsync(string outputPath, TimeSpan timeout, bool show, TextWriter output, TextWriter error, CancellationToken cancellationToken)
         {
             var total = _pending.Count;
             var progress = new ProgressBar("results", total, error);
@@ -185,13 +185,19 @@ internal sealed class EnqueueCommand
                             latencies.Add(Stopwatch.GetElapsedTime(sentAt, arrivedAt).TotalMilliseconds);
                         }
 
-                        if (IsSuccess(body))
+                        var success = IsSuccess(body);
+                        if (success)
                         {
                             succeeded++;
                         }
                         else
                         {
                             failed++;
+                        }
+
+                        if (show)
+                        {
+                            await output.WriteLineAsync($"[{id}] {(success ? "" : "FAILED: ")}{Describe(body)}");
                         }
 
                         progress.Report(total - _pending.Count);
@@ -223,6 +229,34 @@ internal sealed class EnqueueCommand
             catch (JsonException)
             {
                 return false;
+            }
+        }
+
+        /// <summary>The completion text (our form or Batch output form), or the error message.</summary>
+        private static string Describe(byte[] body)
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(body);
+                var root = document.RootElement;
+                if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
+                {
+                    return content.GetString()!;
+                }
+
+                if (root.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object
+                    && response.TryGetProperty("body", out var batchBody) && batchBody.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0)
+                {
+                    return choices[0].GetProperty("message").GetProperty("content").GetString() ?? "";
+                }
+
+                return root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message)
+                    ? message.GetString() ?? ""
+                    : root.GetRawText();
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException)
+            {
+                return "(unreadable result)";
             }
         }
 
