@@ -22,11 +22,13 @@ internal sealed class ChatCommand
     private static readonly string[] SequentialPrompts = ["What is Python?", "What is asyncio?", "What is a decorator?"];
     private readonly string[] _args;
     private readonly TextWriter _out;
+    private readonly TextWriter _err;
 
-    public ChatCommand(string[] args, TextWriter? output = null)
+    public ChatCommand(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
         _args = args;
         _out = output ?? Console.Out;
+        _err = error ?? Console.Error;
     }
 
     public async Task<int> RunAsync(string prompt, CancellationToken cancellationToken)
@@ -90,7 +92,7 @@ internal sealed class ChatCommand
         }
         catch (ConnectorException ex)
         {
-            await Console.Error.WriteLineAsync("\n" + Troubleshoot(ex, runtime, chat));
+            await _err.WriteLineAsync("\n" + Troubleshoot(ex, runtime, chat));
             return 1;
         }
     }
