@@ -45,18 +45,7 @@ public static class ResultSerializer
         WriteNullableString(json, "model", result.Model);
         WriteNullableString(json, "content", result.Content);
         WriteNullableString(json, "finish_reason", result.FinishReason);
-        if (result.Usage is { } usage)
-        {
-            json.WriteStartObject("usage");
-            json.WriteNumber("prompt_tokens", usage.PromptTokens);
-            json.WriteNumber("completion_tokens", usage.CompletionTokens);
-            json.WriteNumber("total_tokens", usage.TotalTokens);
-            json.WriteEndObject();
-        }
-        else
-        {
-            json.WriteNull("usage");
-        }
+        WriteUsage(json, result.Usage);
 
         json.WriteNumber("attempts", result.Attempts);
         json.WriteBoolean("redelivered", result.Redelivered);
@@ -183,15 +172,23 @@ public static class ResultSerializer
         }
 
         json.WriteEndArray();
-        if (completion.Usage is { } usage)
+        WriteUsage(json, completion.Usage);
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteUsage(Utf8JsonWriter json, ChatUsage? usage)
+    {
+        if (usage is null)
         {
-            json.WriteStartObject("usage");
-            json.WriteNumber("prompt_tokens", usage.PromptTokens);
-            json.WriteNumber("completion_tokens", usage.CompletionTokens);
-            json.WriteNumber("total_tokens", usage.TotalTokens);
-            json.WriteEndObject();
+            json.WriteNull("usage");
+            return;
         }
 
+        json.WriteStartObject("usage");
+        json.WriteNumber("prompt_tokens", usage.PromptTokens);
+        json.WriteNumber("completion_tokens", usage.CompletionTokens);
+        json.WriteNumber("total_tokens", usage.TotalTokens);
         json.WriteEndObject();
     }
 
