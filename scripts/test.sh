@@ -39,6 +39,10 @@ trap 'dotnet build-server shutdown >/dev/null 2>&1 || true' EXIT
 command -v dotnet >/dev/null || die "dotnet (SDK 10) is not on PATH"
 [[ -f "$solution" ]] || die "$solution not found in $(pwd)"
 
+step "tools the deployment tests use (docker-compose, systemd-analyze)"
+# Debian's docker-compose 1.29 parses docker-compose.yml; systemd-analyze verifies the units.
+apt_ensure docker-compose systemd
+
 step "broker set-up"
 ensure_broker
 for var in RABBITMQ_URI RABBITMQ_IMAGE DOCKER_API_VERSION TESTCONTAINERS_RYUK_DISABLED; do
