@@ -68,6 +68,36 @@ public static class HttpPayloadSerializer
     public static byte[] Serialize(HttpResponsePayload payload) =>
         JsonSerializer.SerializeToUtf8Bytes(payload, HttpPayloadJsonContext.Relaxed.HttpResponsePayload);
 
+    /// <summary>
+    /// Writes a response payload from a UTF-8 body without making it a string first (a runtime relaying a
+    /// multi-megabyte stream). The body must be valid UTF-8 (<see cref="System.Text.Unicode.Utf8.IsValid(ReadOnlySpan{byte})"/>).
+    /// </summary>
+    public static byte[] SerializeResponse(int statusCode, IReadOnlyDictionary<string, string>? headers, ReadOnlySpan<byte> utf8Body, bool isStreaming)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(utf8Body.Length + 256);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = HttpPayloadJsonContext.Relaxed.Options.Encoder }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("status_code", statusCode);
+            if (headers is not null)
+            {
+                json.WriteStartObject("headers");
+                foreach (var (name, value) in headers)
+                {
+                    json.WriteString(name, value);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteString("body", utf8Body);
+            json.WriteBoolean("is_streaming", isStreaming);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <exception cref="JsonException">The payload is not the expected JSON object.</exception>
     public static HttpRequestPayload DeserializeRequest(ReadOnlySpan<byte> utf8) =>
         JsonSerializer.Deserialize(utf8, HttpPayloadJsonContext.Default.HttpRequestPayload)

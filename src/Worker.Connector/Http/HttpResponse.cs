@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -7,8 +8,27 @@ namespace Worker.Connector.Http;
 public sealed record HttpResponse
 {
     public required int StatusCode { get; init; }
+    private string? _body;
+    private ReadOnlyMemory<byte>? _bodyUtf8;
+
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-    public string Body { get; init; } = "";
+
+    /// <summary>The body as text (decoded on first use when the response was built from UTF-8).</summary>
+    public string Body
+    {
+        get => _body ??= _bodyUtf8 is { } utf8 ? Encoding.UTF8.GetString(utf8.Span) : "";
+        init => _body = value;
+    }
+
+    /// <summary>
+    /// The body as UTF-8. Responses from the runtime are built this way, so a multi-megabyte stream is never held as a
+    /// UTF-16 string unless someone asks for <see cref="Body"/>.
+    /// </summary>
+    public ReadOnlyMemory<byte> BodyUtf8
+    {
+        get => _bodyUtf8 ??= _body is null ? ReadOnlyMemory<byte>.Empty : Encoding.UTF8.GetBytes(_body);
+        init => _bodyUtf8 = value;
+    }
 
     /// <summary>The upstream answered text/event-stream (the body is the whole stream).</summary>
     public bool IsStreaming { get; init; }
@@ -44,9 +64,9 @@ public sealed record HttpResponse
 
     public string? ContentType => GetHeader("content-type");
 
-    public JsonDocument BodyAsJson() => JsonDocument.Parse(Body);
+    public JsonDocument BodyAsJson() => JsonDocument.Parse(BodyUtf8);
 
-    public T? BodyAs<T>(JsonTypeInfo<T> typeInfo) => JsonSerializer.Deserialize(Body, typeInfo);
+    public T? BodyAs<T>(JsonTypeInfo<T> typeInfo) => JsonSerializer.Deserialize(BodyUtf8.Span, typeInfo);
 
     /// <summary>Throws the classified <see cref="ConnectorException"/> unless the status is 2xx.</summary>
     public HttpResponse EnsureSuccess(string? url = null) =>

@@ -31,7 +31,7 @@ public static class HttpStatusClassifier
         var message = response.StatusCode switch
         {
             401 or 403 => $"The API key was missing or refused by {where} (HTTP {response.StatusCode}). Check OPENAI_API_KEY.",
-            _ => $"HTTP {response.StatusCode} from {where}" + (UpstreamMessage(response.Body) is { } text ? $": {text}" : "."),
+            _ => $"HTTP {response.StatusCode} from {where}" + (UpstreamMessage(response.BodyUtf8) is { } text ? $": {text}" : "."),
         };
         return new ConnectorException(errorClass, message)
         {
@@ -45,9 +45,10 @@ public static class HttpStatusClassifier
     public static string SafeUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "the upstream";
 
-    private static string? UpstreamMessage(string body)
+    private static string? UpstreamMessage(ReadOnlyMemory<byte> body)
     {
-        if (string.IsNullOrWhiteSpace(body) || body.Length > 64 * 1024 || body.TrimStart()[0] != '{')
+        var trimmed = body.Span.TrimStart(" \t\r\n"u8);
+        if (trimmed.IsEmpty || body.Length > 64 * 1024 || trimmed[0] != (byte)'{')
         {
             return null;
         }

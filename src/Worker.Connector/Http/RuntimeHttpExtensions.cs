@@ -29,42 +29,17 @@ public static class RuntimeHttpExtensions
             TraceId = request.TraceId,
         };
         var response = await client.ExecuteAsync(HttpPayloadSerializer.ConnectorName, HttpPayloadSerializer.OperationName, payload, call, cancellationToken);
-        HttpResponsePayload decoded;
         try
         {
-            decoded = HttpPayloadSerializer.DeserializeResponse(response.Payload.Span);
+            return HttpResponsePayloadReader.Read(response.Payload.Span, response.RequestId,
+                TimeSpan.FromTicks((long)Math.Min(response.DurationUs * 10, long.MaxValue / 2)));
         }
-        catch (System.Text.Json.JsonException ex)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException)
         {
             throw new ConnectorException(ErrorClass.Permanent, $"The runtime's answer to request {response.RequestId} is not an HTTP response payload: {ex.Message}", ex)
             {
                 RequestId = response.RequestId,
             };
         }
-
-        return new HttpResponse
-        {
-            StatusCode = decoded.StatusCode,
-            Headers = ToCaseInsensitive(decoded.Headers),
-            Body = decoded.Body ?? "",
-            IsStreaming = decoded.IsStreaming,
-            Duration = TimeSpan.FromTicks((long)Math.Min(response.DurationUs * 10, long.MaxValue / 2)),
-            RequestId = response.RequestId,
-        };
-    }
-
-    // Indexer assignment: a peer that sends the same name twice in different case must not make this throw.
-    private static Dictionary<string, string> ToCaseInsensitive(Dictionary<string, string>? headers)
-    {
-        var result = new Dictionary<string, string>(headers?.Count ?? 0, StringComparer.OrdinalIgnoreCase);
-        if (headers is not null)
-        {
-            foreach (var (name, value) in headers)
-            {
-                result[name] = value;
-            }
-        }
-
-        return result;
     }
 }

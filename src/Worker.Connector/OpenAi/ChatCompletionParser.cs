@@ -15,8 +15,12 @@ public static class ChatCompletionParser
     public static ChatCompletion Parse(string body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        return SseEvents.LooksLikeEventStream(body) ? ParseStream(Encoding.UTF8.GetBytes(body)) : ParseJson(body);
+        return Parse(Encoding.UTF8.GetBytes(body));
     }
+
+    /// <summary>Like <see cref="Parse(string)"/>, from the UTF-8 body without decoding it to a string.</summary>
+    public static ChatCompletion Parse(ReadOnlyMemory<byte> utf8Body) =>
+        SseEvents.LooksLikeEventStream(utf8Body.Span) ? ParseStream(utf8Body) : ParseJson(utf8Body.Span);
 
     /// <summary>Parses a whole <c>text/event-stream</c> body of <c>chat.completion.chunk</c> events.</summary>
     public static ChatCompletion ParseStream(ReadOnlyMemory<byte> utf8Body)
@@ -44,6 +48,13 @@ public static class ChatCompletionParser
 
     /// <summary>Parses a non-streaming <c>chat.completion</c> object (or an error object).</summary>
     public static ChatCompletion ParseJson(string body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return ParseJson(Encoding.UTF8.GetBytes(body));
+    }
+
+    /// <summary>Parses a non-streaming <c>chat.completion</c> object (or an error object) from UTF-8.</summary>
+    public static ChatCompletion ParseJson(ReadOnlySpan<byte> body)
     {
         ChunkDto? completion;
         try

@@ -46,7 +46,7 @@ public sealed class OpenAiChatClient
             var response = await CompleteRawAsync(request, cancellationToken);
             Activity.Current?.SetTag("http.response.status_code", response.StatusCode);
             response.EnsureSuccess(_url);
-            return ChatCompletionParser.Parse(response.Body);
+            return ChatCompletionParser.Parse(response.BodyUtf8);
         }
         catch (ConnectorException ex) when (_apiKey is { Length: > 0 } key && ex.Message.Contains(key, StringComparison.Ordinal))
         {

@@ -41,6 +41,14 @@ public static class SseEvents
             || body.StartsWith("id:", StringComparison.Ordinal) || body.StartsWith(':');
     }
 
+    /// <summary>Like <see cref="LooksLikeEventStream(ReadOnlySpan{char})"/>, on UTF-8.</summary>
+    public static bool LooksLikeEventStream(ReadOnlySpan<byte> utf8Body)
+    {
+        utf8Body = utf8Body.TrimStart(" \t\r\n"u8);
+        return utf8Body.StartsWith("data:"u8) || utf8Body.StartsWith("event:"u8) || utf8Body.StartsWith("id:"u8)
+            || (utf8Body.Length > 0 && utf8Body[0] == (byte)':');
+    }
+
     /// <summary>True when the event's data is the <c>[DONE]</c> marker.</summary>
     public static bool IsDone(ReadOnlySpan<byte> data) => data.Trim(" \t"u8).SequenceEqual("[DONE]"u8);
 

@@ -47,14 +47,14 @@ internal sealed class HttpRequestOperation : IConnectorOperation
         {
             // Runs inside the server span, so the handler's diagnostics propagate its trace (traceparent) upstream.
             using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            var (body, bodyBytes) = await ResponseBodyReader.ReadAsync(response.Content, _maxResponseBytes, cancellationToken);
-            var payload = HttpPayloadSerializer.Serialize(new HttpResponsePayload
-            {
-                StatusCode = (int)response.StatusCode,
-                Headers = ResponseHeaderCollector.Collect(response),
-                Body = body,
-                IsStreaming = string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase),
-            });
+            using var body = await ResponseBodyReader.ReadAsync(response.Content, _maxResponseBytes, cancellationToken);
+            var bodyBytes = body.Length;
+            // Written from the UTF-8 bytes: a multi-megabyte stream never becomes a UTF-16 string here.
+            var payload = HttpPayloadSerializer.SerializeResponse(
+                (int)response.StatusCode,
+                ResponseHeaderCollector.Collect(response),
+                body.Utf8(),
+                string.Equals(response.Content.Headers.ContentType?.MediaType, "text/event-stream", StringComparison.OrdinalIgnoreCase));
             if (payload.Length > FrameCodec.MaxPayloadLength - FrameSlack)
             {
                 // JSON escaping can grow a body that was under the cap past what one frame holds.

@@ -12,7 +12,9 @@ internal static class ResponseBodyReader
 {
     private const int InitialBuffer = 16 * 1024;
 
-    public static async Task<(string Text, long Bytes)> ReadAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
+    // The caller owns the returned body's pooled buffer (dispose it).
+
+    public static async Task<UpstreamBody> ReadAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
     {
         if (content.Headers.ContentLength is { } declared && declared > maxBytes)
         {
@@ -21,7 +23,7 @@ internal static class ResponseBodyReader
 
         await using var stream = await content.ReadAsStreamAsync(cancellationToken);
         var size = (int)Math.Min(content.Headers.ContentLength ?? InitialBuffer, maxBytes) + 1;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 256));
+        byte[]? buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 256));
         var length = 0;
         try
         {
@@ -48,23 +50,27 @@ internal static class ResponseBodyReader
                 }
             }
 
-            return (Decode(content, buffer.AsSpan(0, length)), length);
+            var body = new UpstreamBody(buffer, length, Charset(content));
+            buffer = null;
+            return body;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
-    /// <summary>The declared charset when .NET knows it, else UTF-8 (invalid bytes become U+FFFD).</summary>
-    private static string Decode(HttpContent content, ReadOnlySpan<byte> bytes)
+    /// <summary>The declared charset when .NET knows it, else UTF-8.</summary>
+    private static Encoding Charset(HttpContent content)
     {
-        var encoding = Encoding.UTF8;
         if (content.Headers.ContentType?.CharSet is { Length: > 0 } charset)
         {
             try
             {
-                encoding = Encoding.GetEncoding(charset.Trim('"'));
+                return Encoding.GetEncoding(charset.Trim('"'));
             }
             catch (ArgumentException)
             {
@@ -72,7 +78,7 @@ internal static class ResponseBodyReader
             }
         }
 
-        return encoding.GetString(bytes);
+        return Encoding.UTF8;
     }
 
     private static ResponseTooLargeException TooLarge(long maxBytes, string what) =>

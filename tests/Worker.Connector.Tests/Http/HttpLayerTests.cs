@@ -132,3 +132,49 @@ public sealed class HttpLayerTests
         Assert.Equal(1, body.Split("\"temperature\"").Length - 1);
     }
 }
+
+public sealed class HttpResponsePayloadReaderTests
+{
+    [Fact]
+    public void Golden_responses_read_into_the_same_body_headers_and_status_as_the_json_model()
+    {
+        foreach (var vector in GoldenVectors.Frames.Where(f => f.GetProperty("message_type").GetInt32() == 1))
+        {
+            var frame = Convert.FromHexString(vector.GetProperty("frame_hex").GetString()!);
+            var message = Worker.Connector.Protocol.IpcSerializer.ReadExecuteResponse(frame[5..], frame.Length - 5);
+            if (message.Payload.IsEmpty)
+            {
+                continue;
+            }
+
+            var model = HttpPayloadSerializer.DeserializeResponse(message.Payload.Span);
+            var response = HttpResponsePayloadReader.Read(message.Payload.Span, message.RequestId, TimeSpan.Zero);
+            Assert.Equal(model.StatusCode, response.StatusCode);
+            Assert.Equal(model.IsStreaming, response.IsStreaming);
+            Assert.Equal(model.Body, response.Body);
+            Assert.Equal(model.Body, System.Text.Encoding.UTF8.GetString(response.BodyUtf8.Span));
+            Assert.Equal(model.Headers!.Count, response.Headers.Count);
+            Assert.Equal(model.Headers["content-type"], response.GetHeader("Content-Type"));
+        }
+    }
+
+    [Fact]
+    public void Escapes_unicode_and_odd_headers_survive()
+    {
+        var body = "data: {\"content\":\"Ünïcödé «q» <tag> & \\\"x\\\"\\n\"}\n\n\u00e9\u4e2d\ud83d\ude00";
+        var payload = HttpPayloadSerializer.Serialize(new HttpResponsePayload
+        {
+            StatusCode = 429,
+            Body = body,
+            IsStreaming = true,
+            Headers = new() { ["retry-after"] = "3", ["x-a"] = "1" },
+        });
+        var withOddHeader = System.Text.Encoding.UTF8.GetString(payload).Replace("\"x-a\":\"1\"", "\"x-a\":1,\"Retry-After\":\"4\"", StringComparison.Ordinal);
+        var response = HttpResponsePayloadReader.Read(System.Text.Encoding.UTF8.GetBytes(withOddHeader), 9, TimeSpan.Zero);
+        Assert.Equal(body, response.Body);
+        Assert.Equal(429, response.StatusCode);
+        Assert.Equal("4", response.GetHeader("retry-after"));
+        Assert.Null(response.GetHeader("x-a"));
+        Assert.Throws<System.Text.Json.JsonException>(() => HttpResponsePayloadReader.Read("[1]"u8, 1, TimeSpan.Zero));
+    }
+}
