@@ -94,7 +94,7 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
             ThrowIfFailed();
             try
             {
-                await _writer.WriteAsync(MessageType.ExecuteRequest, request, IpcSerializer.Write, cancellationToken);
+                await _writer.WriteAsync(MessageType.ExecuteRequest, request, IpcSerializer.Write, cancellationToken, request.Payload.Length);
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
             {

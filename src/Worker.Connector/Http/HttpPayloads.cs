@@ -74,7 +74,10 @@ public static class HttpPayloadSerializer
     /// </summary>
     public static byte[] SerializeResponse(int statusCode, IReadOnlyDictionary<string, string>? headers, ReadOnlySpan<byte> utf8Body, bool isStreaming)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(utf8Body.Length + 256);
+        // Escaping grows the body by one byte per quote, backslash and control character: size for that up front
+        // so the writer never doubles and copies a multi-megabyte buffer.
+        var escapes = utf8Body.Count((byte)'"') + utf8Body.Count((byte)'\\') + utf8Body.Count((byte)'\n') + utf8Body.Count((byte)'\r') + utf8Body.Count((byte)'\t');
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(utf8Body.Length + escapes + 1024);
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = HttpPayloadJsonContext.Relaxed.Options.Encoder }))
         {
             json.WriteStartObject();

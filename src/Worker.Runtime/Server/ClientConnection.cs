@@ -238,7 +238,7 @@ internal sealed class ClientConnection
         };
         try
         {
-            await _writer.WriteAsync(MessageType.ExecuteResponse, response, IpcSerializer.Write, _closing.Token);
+            await _writer.WriteAsync(MessageType.ExecuteResponse, response, IpcSerializer.Write, _closing.Token, response.Payload.Length);
         }
         catch (ProtocolException ex) when (result.ErrorClass == ErrorClass.Success)
         {

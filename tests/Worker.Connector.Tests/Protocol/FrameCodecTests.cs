@@ -151,3 +151,34 @@ public sealed class FrameCodecTests
         Assert.Contains("tenant_id", ex.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class FrameWriterTests
+{
+    [Theory]
+    [InlineData(100, 0)]
+    [InlineData(4 * 1024 * 1024, 0)]
+    [InlineData(4 * 1024 * 1024, 4 * 1024 * 1024)]
+    [InlineData(200 * 1024, 1024)]
+    public async Task Responses_round_trip_whatever_the_size_hint(int payloadSize, int sizeHint)
+    {
+        var payload = new byte[payloadSize];
+        new Random(payloadSize).NextBytes(payload);
+        using var stream = new MemoryStream();
+        using var writer = new FrameWriter(stream);
+        for (var i = 0; i < 2; i++)
+        {
+            var message = new ExecuteResponseMessage { RequestId = (ulong)i + 1, Payload = payload, DurationUs = 7 };
+            await writer.WriteAsync(MessageType.ExecuteResponse, message, IpcSerializer.Write, CancellationToken.None, sizeHint);
+        }
+
+        stream.Position = 0;
+        var reader = new FrameReader(stream);
+        for (var i = 0; i < 2; i++)
+        {
+            using var frame = (await reader.ReadAsync(CancellationToken.None))!.Value;
+            var decoded = IpcSerializer.ReadExecuteResponse(frame.Buffer, frame.Length);
+            Assert.Equal((ulong)i + 1, decoded.RequestId);
+            Assert.True(decoded.Payload.Span.SequenceEqual(payload));
+        }
+    }
+}
