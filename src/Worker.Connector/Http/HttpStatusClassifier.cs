@@ -41,9 +41,14 @@ public static class HttpStatusClassifier
         };
     }
 
-    /// <summary>Scheme, host, port and path only: a query string may carry a key (e.g. Gemini's ?key=).</summary>
+    /// <summary>
+    /// Scheme, host, port and path only: user info (<c>user:secret@</c>) and the query string (Gemini's <c>?key=</c>)
+    /// may carry credentials.
+    /// </summary>
     public static string SafeUrl(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "the upstream";
+        Uri.TryCreate(url, UriKind.Absolute, out var uri)
+            ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)
+            : "the upstream";
 
     private static string? UpstreamMessage(ReadOnlyMemory<byte> body)
     {

@@ -138,6 +138,13 @@ public static class IpcSerializer
         {
             var table = Fbs.ExecuteRequest.GetRootAsExecuteRequest(Wrap(buffer, length));
             requestId = table.RequestId;
+            // Each entry takes at least a 4-byte offset: a count the payload cannot hold is hostile, and must not
+            // turn into a huge allocation.
+            if (table.HeadersLength < 0 || table.HeadersLength > length / sizeof(int))
+            {
+                throw new ProtocolException($"headers claims {table.HeadersLength} entries in a {length}-byte payload.") { RequestId = requestId };
+            }
+
             var headers = new KeyValuePair<string, string>[table.HeadersLength];
             for (var i = 0; i < headers.Length; i++)
             {

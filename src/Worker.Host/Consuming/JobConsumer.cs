@@ -189,6 +189,14 @@ public sealed partial class JobConsumer : BackgroundService
             LogPublishFailed(_logger, delivery.DeliveryTag, ex.Message);
             await SettleAsync(channel, delivery.DeliveryTag, requeue: true);
         }
+        catch (Exception ex)
+        {
+            // A bug must not leave the delivery unacked forever or stop the consumer: requeue it; a job that keeps
+            // failing this way is dead-lettered by the queue's delivery limit.
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            LogUnexpected(_logger, ex, delivery.DeliveryTag);
+            await SettleAsync(channel, delivery.DeliveryTag, requeue: true);
+        }
         finally
         {
             _telemetry.JobEnded(outcome, _time.GetElapsedTime(started), attempts);
@@ -361,6 +369,9 @@ public sealed partial class JobConsumer : BackgroundService
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Consuming {Queue} with concurrency {Concurrency}, prefetch {Prefetch}")]
     private static partial void LogStarted(ILogger logger, string queue, int concurrency, int prefetch);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Error, Message = "Unexpected failure on delivery {DeliveryTag}; requeued")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, ulong deliveryTag);
 
     [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Consumer start attempt {Attempt} failed, retrying: {Reason}")]
     private static partial void LogStartRetry(ILogger logger, int attempt, string reason);

@@ -59,10 +59,11 @@ public sealed class JobParser
             {
                 return root.TryGetProperty("custom_id", out _) && !root.TryGetProperty("id", out _) ? ParseBatch(root) : ParseNative(root);
             }
-            catch (InvalidOperationException ex) when (ex.InnerException is System.Text.DecoderFallbackException)
+            catch (InvalidOperationException ex)
             {
-                // JsonDocument checks structure, not string contents: bad UTF-8 inside a string shows up on read.
-                return JobParseResult.Poison($"invalid_utf8: {ex.Message}");
+                // JsonDocument checks structure, not string contents: bad UTF-8 or a lone surrogate escape (\ud800)
+                // inside a string only shows up when the string is read.
+                return JobParseResult.Poison($"invalid_string: {ex.Message}");
             }
             catch (FieldTypeException ex)
             {

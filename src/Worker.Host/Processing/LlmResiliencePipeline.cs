@@ -27,9 +27,11 @@ public sealed class LlmResiliencePipeline
             builder.TimeProvider = timeProvider;
         }
 
-        _pipeline = builder
-            .AddTimeout(o.TotalTimeout)
-            .AddRetry(new RetryStrategyOptions
+        builder.AddTimeout(o.TotalTimeout);
+        if (o.MaxRetryAttempts > 0)
+        {
+            // Polly requires at least one retry; 0 means "no retry strategy at all".
+            builder.AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<ConnectorException>(e => e.IsRetryable),
                 MaxRetryAttempts = o.MaxRetryAttempts,
@@ -38,7 +40,10 @@ public sealed class LlmResiliencePipeline
                 Delay = o.BaseDelay,
                 MaxDelay = o.MaxDelay,
                 DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Exception, o.MaxRetryAfter)),
-            })
+            });
+        }
+
+        _pipeline = builder
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 // Only outage-shaped failures count: an unreachable runtime, 5xx, timeouts. 429 and 4xx do not.

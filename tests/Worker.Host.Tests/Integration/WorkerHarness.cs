@@ -94,8 +94,19 @@ internal sealed class WorkerHarness : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(Settings);
         builder.Services.AddWorker(builder.Configuration);
         _services?.Invoke(builder.Services);
-        Host = builder.Build();
-        await Host.StartAsync();
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        // Assigned only once started, so disposing after a failed start reports the real error.
+        Host = host;
         // The consumer declares the topology on start; wait for the queue so publishes are not dropped.
         await WaitForQueueAsync(JobsQueue);
         await WaitForQueueAsync(Settings["RabbitMq:ResultsQueue"]!);

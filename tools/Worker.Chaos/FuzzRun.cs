@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Worker.Connector.Client;
+using Worker.Simulator;
+
+namespace Worker.Chaos;
+
+/// <summary>The outcome of <see cref="FuzzRun.RunAsync"/>: the fuzzer's figures, the runtime's, and every violation.</summary>
+public sealed record FuzzRunResult(FuzzReport Report, int BaselineSockets, int SocketsAfter, long RuntimePeakRssBytes, IReadOnlyList<string> Violations, string RuntimeLog)
+{
+    public bool Passed => Violations.Count == 0;
+
+    public string Summary =>
+        Report.Summary + string.Create(CultureInfo.InvariantCulture,
+            $"; runtime sockets {BaselineSockets} before, {SocketsAfter} after; runtime peak RSS {RuntimePeakRssBytes / (1024 * 1024)} MiB");
+}
+
+/// <summary>
+/// The IPC fuzz run against a real <c>Worker.Runtime</c> process (allowed to call only the in-process simulator):
+/// the process must stay up, close every fuzz connection (its open sockets return to the baseline), log no error,
+/// and keep serving a well-formed client the whole time.
+/// </summary>
+public static class FuzzRun
+{
+    /// <summary>Generous bound on the runtime's resident memory under fuzz: frames are at most 10 MiB, a few connections at once.</summary>
+    public const long RssBoundBytes = 512L * 1024 * 1024;
+
+    public static async Task<FuzzRunResult> RunAsync(int frames, int seed, string? workDirectory = null, Action<string>? log = null,
+        TimeSpan? budget = null, CancellationToken cancellationToken = default)
+    {
+        workDirectory ??= Path.Combine(Path.GetTempPath(), $"worker-fuzz-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{seed}");
+        Directory.CreateDirectory(workDirectory);
+        await using var simulator = await SimulatorServer.StartAsync(cancellationToken: cancellationToken);
+        var socketPath = Path.Combine("/tmp", $"wfuzz-{Convert.ToHexString(RandomNumberGenerator.GetBytes(5)).ToLowerInvariant()}.sock");
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["Runtime__AllowedHosts__0"] = $"{simulator.BaseAddress.Host}:{simulator.BaseAddress.Port}",
+            // Every rejected frame is a Warning by design; only errors (a crashed request or connection) matter here.
+            ["Logging__LogLevel__Default"] = "Error",
+            ["Logging__Console__FormatterName"] = "simple",
+            ["Logging__Console__FormatterOptions__SingleLine"] = "true",
+            ["VASTAR_SOCKET_PATH"] = null,
+            ["VASTAR_USE_TCP"] = null,
+        };
+        await using var runtime = ManagedProcess.Start("runtime(fuzz)", BuildOutput.RuntimeDll, ["--socket", socketPath], environment, Path.Combine(workDirectory, "runtime-fuzz.log"));
+        await WorkerSetup.WaitUntilListeningAsync(runtime, socketPath, cancellationToken);
+
+        // Warm up the upstream connection pool, then count the runtime's sockets with no client connected.
+        await using (var warmUp = new RuntimeClient(new RuntimeClientOptions { SocketPath = socketPath, PoolSize = 1 }))
+        {
+            await warmUp.HealthCheckAsync(TimeSpan.FromSeconds(10), cancellationToken);
+        }
+
+        await Task.Delay(500, cancellationToken);
+        var baseline = runtime.CountOpenSockets() ?? -1;
+        runtime.SampleRss();
+        var golden = Path.Combine(AppContext.BaseDirectory, "Vectors", "vastar-ipc-frames.json");
+        var sampler = SampleAsync(runtime, cancellationToken);
+        var report = await IpcFuzzer.RunAsync(new FuzzOptions
+        {
+            SocketPath = socketPath,
+            GoldenFramesPath = golden,
+            SimulatorBase = simulator.BaseAddress,
+            Frames = frames,
+            Seed = seed,
+            Log = log,
+            Budget = budget ?? TimeSpan.FromMinutes(10),
+        }, cancellationToken);
+
+        var violations = new List<string>();
+        if (runtime.HasExited)
+        {
+            violations.Add($"the runtime process exited (code {runtime.ExitCode})");
+        }
+
+        // Every fuzz connection is closed by now; the well-formed client's pool closed when it was disposed.
+        var after = -1;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (DateTime.UtcNow < until && !runtime.HasExited)
+        {
+            after = runtime.CountOpenSockets() ?? -1;
+            if (after <= baseline + 2)
+            {
+                break;
+            }
+
+            await Task.Delay(200, cancellationToken);
+        }
+
+        if (after > baseline + 2)
+        {
+            violations.Add($"the runtime holds {after} sockets after the run, {baseline} before (connections leaked)");
+        }
+
+        if (!runtime.HasExited)
+        {
+            await using var client = new RuntimeClient(new RuntimeClientOptions { SocketPath = socketPath, PoolSize = 1 });
+            var health = await client.HealthCheckAsync(TimeSpan.FromSeconds(10), cancellationToken);
+            if (!health.Healthy || health.ActiveRequests != 0)
+            {
+                violations.Add($"after the run the runtime answers healthy={health.Healthy}, {health.ActiveRequests} requests active (expected healthy and idle)");
+            }
+        }
+
+        if (report.FramesProcessed < frames)
+        {
+            violations.Add($"only {report.FramesProcessed} of {frames} frames were processed within the budget ({report.Elapsed.TotalSeconds:0} s)");
+        }
+
+        if (report.HungConnections > 0)
+        {
+            violations.Add($"{report.HungConnections} fuzz connection(s) were neither answered nor closed within the timeout");
+        }
+
+        if (report.RefusedConnections > 0)
+        {
+            violations.Add($"the runtime refused {report.RefusedConnections} connection(s) (its accept loop stalled)");
+        }
+
+        if (report.UnreadableAnswers > 0)
+        {
+            violations.Add($"{report.UnreadableAnswers} answer(s) from the runtime were not valid frames");
+        }
+
+        if (report.WellFormedFailed > 0 || report.WellFormedOk == 0)
+        {
+            violations.Add($"the well-formed client failed {report.WellFormedFailed} time(s) ({report.WellFormedOk} ok): {string.Join(" | ", report.Errors.Take(5))}");
+        }
+
+        var runtimeLog = runtime.Tail(200);
+        var errors = runtimeLog.Split('\n').Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal)).ToList();
+        if (errors.Count > 0)
+        {
+            violations.Add($"the runtime logged {errors.Count} error(s), e.g. {errors[0]}");
+        }
+
+        runtime.SampleRss();
+        if (runtime.PeakRssBytes > RssBoundBytes)
+        {
+            violations.Add($"the runtime's resident memory peaked at {runtime.PeakRssBytes / (1024 * 1024)} MiB (bound {RssBoundBytes / (1024 * 1024)} MiB)");
+        }
+
+        await runtime.StopAsync(TimeSpan.FromSeconds(10));
+        try
+        {
+            await sampler;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return new FuzzRunResult(report, baseline, after, runtime.PeakRssBytes, violations, runtimeLog);
+    }
+
+    private static async Task SampleAsync(ManagedProcess process, CancellationToken cancellationToken)
+    {
+        while (!process.HasExited && !cancellationToken.IsCancellationRequested)
+        {
+            process.SampleRss();
+            await Task.Delay(250, cancellationToken);
+        }
+    }
+}
