@@ -182,4 +182,16 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
         Assert.All(all, r => Assert.Equal("succeeded", r.Status));
         Assert.Equal(0u, await harness.QueueDepthAsync(harness.JobsQueue));
     }
+
+    [Fact]
+    public async Task Embedded_runtime_only_calls_the_llm_endpoint_unless_configured_otherwise()
+    {
+        await using var harness = await WorkerHarness.StartAsync(broker);
+        var runtime = harness.Service<Worker.Connector.Client.RuntimeClient>();
+        var ex = await Assert.ThrowsAsync<Worker.Connector.ConnectorException>(() =>
+            Worker.Connector.Http.RuntimeHttpExtensions.SendHttpAsync(runtime, Worker.Connector.Http.HttpRequest.Get("http://127.0.0.2:9/elsewhere")));
+        Assert.Equal(Worker.Connector.ErrorClass.InvalidRequest, ex.ErrorClass);
+        var models = await Worker.Connector.Http.RuntimeHttpExtensions.SendHttpAsync(runtime, Worker.Connector.Http.HttpRequest.Get(new Uri(harness.Simulator.BaseAddress, "v1/models").ToString()));
+        Assert.Equal(200, models.StatusCode);
+    }
 }
