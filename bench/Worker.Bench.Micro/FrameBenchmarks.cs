@@ -94,13 +94,11 @@ public class RequestFrameBenchmarks
             ConnectorName = HttpPayloadSerializer.ConnectorName,
             Operation = HttpPayloadSerializer.OperationName,
             DeadlineAtMs = 1_900_000_000_000,
-            Payload = HttpPayloadSerializer.Serialize(new HttpRequestPayload
-            {
-                Method = "POST",
-                Url = "http://127.0.0.1:4545/v1/chat/completions",
-                Headers = new Dictionary<string, string> { ["Content-Type"] = "application/json", ["Accept"] = "text/event-stream" },
-                Body = chat,
-            }),
+            Payload = HttpPayloadSerializer.SerializeRequest(
+                "POST",
+                "http://127.0.0.1:4545/v1/chat/completions",
+                new Dictionary<string, string> { ["Content-Type"] = "application/json", ["Accept"] = "text/event-stream" },
+                chat),
         };
         _requestFrame = new ReadOnlySequence<byte>(FrameBenchmarks.Encode(MessageType.ExecuteRequest, _request, IpcSerializer.Write));
     }

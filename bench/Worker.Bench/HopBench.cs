@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using Worker.Connector.Client;
 using Worker.Connector.Http;
 using Worker.Connector.OpenAi;
@@ -77,11 +76,11 @@ public sealed class HopBench
                 ["X-Sim-Tokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["X-Sim-Latency"] = FormattableString.Invariant($"ttft={_settings.HopLatencyMs}ms,token=0ms"),
             };
-            var runtimeRequest = new HttpRequest { Method = "POST", Url = url, Headers = headers, Body = body };
+            var runtimeRequest = new HttpRequest { Method = "POST", Url = url, Headers = headers, BodyUtf8 = body };
 
             async Task DirectCall()
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") } } };
                 request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
                 request.Headers.TryAddWithoutValidation("X-Sim-Tokens", headers["X-Sim-Tokens"]);
                 request.Headers.TryAddWithoutValidation("X-Sim-Latency", headers["X-Sim-Latency"]);

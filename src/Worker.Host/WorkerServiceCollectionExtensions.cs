@@ -1,13 +1,19 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Worker.Connector;
 using Worker.Connector.OpenAi;
 using Worker.Host.Configuration;
 using Worker.Host.Consuming;
+using Worker.Host.Contracts;
+using Worker.Host.Handling;
+using Worker.Host.Intake;
 using Worker.Host.Processing;
 using Worker.Host.Publishing;
+using Worker.Host.Resilience;
 using Worker.Host.Telemetry;
 
 namespace Worker.Host;
@@ -31,18 +37,35 @@ public static class WorkerServiceCollectionExtensions
         }
 
         services.AddWorkerTelemetry(configuration);
-        services.AddSingleton<OutageMonitor>();
-        services.AddSingleton<LlmResiliencePipeline>();
-        services.AddSingleton<JobProcessor>();
-        services.AddSingleton<OutageProbe>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddWorkerResiliencePipelines();
+
+        // A job's path, in order: source → intake → handler (parser, processor) → settlement (publisher).
         services.AddSingleton<RabbitMqConnectionProvider>();
         services.AddSingleton<TopologyDeclarer>();
+        services.AddSingleton<IOutageProbe, OutageProbe>();
+        services.AddSingleton<IntakeController>();
+        services.AddSingleton(sp => JobParserFor(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IOptions<ParameterPolicyOptions>>().Value));
+        services.AddSingleton<IChatCompletionClient>(sp => sp.GetRequiredService<OpenAiChatClient>());
+        services.AddSingleton<ResultBuilder>();
+        services.AddSingleton<JobProcessor>();
+        services.AddSingleton(sp => new JobHandler(
+            sp.GetRequiredService<JobParser>(), sp.GetRequiredService<JobProcessor>(), sp.GetRequiredService<ResultBuilder>(),
+            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DefaultTenant, sp.GetRequiredService<ILogger<JobHandler>>()));
         services.AddSingleton<ResultPublisher>();
-        services.AddSingleton<JobConsumer>();
-        services.AddHostedService(sp => sp.GetRequiredService<JobConsumer>());
+        services.AddSingleton<RabbitMqJobSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<RabbitMqJobSource>());
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = worker.Value.DrainTimeout + TimeSpan.FromSeconds(15));
         return services;
+    }
+
+    /// <summary>The job parser with the configured limits and parameter policy.</summary>
+    public static JobParser JobParserFor(WorkerOptions worker, ParameterPolicyOptions parameters)
+    {
+        ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return new JobParser(worker.MaxJobBytes, worker.DefaultTenant, worker.DefaultStream, parameters.ToPolicy());
     }
 
     /// <summary>Options and the connector client only (the CLI commands use these without the consumer).</summary>
@@ -61,6 +84,7 @@ public static class WorkerServiceCollectionExtensions
             });
         services.AddValidatedSection<ResilienceOptions>(configuration, ResilienceOptions.SectionName);
         services.AddValidatedSection<LlmHostOptions>(configuration, LlmHostOptions.SectionName);
+        services.AddValidatedSection<ParameterPolicyOptions>(configuration, ParameterPolicyOptions.SectionName);
         services.AddOptions<RuntimeHostOptions>().Bind(configuration.GetSection(RuntimeHostOptions.SectionName));
         services.AddConnectorClient(configuration);
         services.AddOptions<OpenAiOptions>().PostConfigure<IOptions<LlmHostOptions>>((llm, host) =>

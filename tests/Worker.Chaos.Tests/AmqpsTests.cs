@@ -118,7 +118,7 @@ public sealed class AmqpsTests(TlsBrokerFixture broker, ITestOutputHelper output
         await using var channel = await connection.CreateChannelAsync();
         var queue = (await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true)).QueueName;
         await channel.BasicPublishAsync("", queue, Encoding.UTF8.GetBytes("over tls"));
-        Assert.True(await Support.Eventually.TrueAsync(() => channel.MessageCountAsync(queue).GetAwaiter().GetResult() == 1, TimeSpan.FromSeconds(5)));
+        Assert.True(await Eventually.TrueAsync(async () => await channel.MessageCountAsync(queue) == 1, TimeSpan.FromSeconds(5)));
         var got = await channel.BasicGetAsync(queue, autoAck: true);
         Assert.Equal("over tls", Encoding.UTF8.GetString(got!.Body.Span));
     }
@@ -146,7 +146,7 @@ public sealed class AmqpsTests(TlsBrokerFixture broker, ITestOutputHelper output
                 Encoding.UTF8.GetBytes(HostileCorpus.Valid("tls-1", "Hello over TLS")));
         }
 
-        var answered = await Support.Eventually.TrueAsync(() => collector.HasSucceeded("tls-1"), TimeSpan.FromSeconds(30));
+        var answered = await Eventually.TrueAsync(() => collector.HasSucceeded("tls-1"), TimeSpan.FromSeconds(30));
         output.WriteLine(worker.Tail(20));
         Assert.True(answered, "no result over amqps:\n" + worker.Tail(30));
         Assert.Contains("Connected to RabbitMQ at amqps://localhost", worker.Tail(200), StringComparison.Ordinal);

@@ -16,7 +16,7 @@ public sealed class ConsumerRobustnessTests(RabbitMqBrokerFixture broker)
     public async Task Messages_the_worker_cannot_handle_are_settled_and_do_not_stall_the_consumer()
     {
         await using var harness = await WorkerHarness.StartAsync(broker, configure: s => s["Worker:Concurrency"] = "1");
-        var consumer = harness.Service<JobConsumer>();
+        var consumer = harness.Service<RabbitMqJobSource>();
 
         // Prefetch is 2 × C = 2: three unsettled messages would leave no slot for the valid job behind them.
         await harness.PublishAsync(Enumerable.Range(0, 3).Select(i => $$"""{"id":"surrogate-{{i}}","prompt":"lone \ud800 surrogate"}"""));
@@ -28,7 +28,7 @@ public sealed class ConsumerRobustnessTests(RabbitMqBrokerFixture broker)
         Assert.Equal(3, dead.Count);
         Assert.All(dead, d => Assert.False(string.IsNullOrWhiteSpace(
             d.BasicProperties.Headers?["x-reject-reason"] is byte[] reason ? Encoding.UTF8.GetString(reason) : null)));
-        Assert.True(await Support.Eventually.TrueAsync(() => consumer.InFlight == 0, TimeSpan.FromSeconds(5)), $"{consumer.InFlight} job(s) still in flight");
+        Assert.True(await Eventually.TrueAsync(() => consumer.InFlight == 0, TimeSpan.FromSeconds(5)), $"{consumer.InFlight} job(s) still in flight");
         Assert.Equal(0u, await harness.QueueDepthAsync(harness.JobsQueue));
     }
 }

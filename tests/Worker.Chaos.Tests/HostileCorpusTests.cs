@@ -29,10 +29,10 @@ public sealed class HostileCorpusTests(ITestOutputHelper output)
 
     internal static bool Agrees(HostileCase c) => (c.Expected, c.ParserOutcome) switch
     {
-        (HostileExpectation.DeadLettered, JobParseOutcome.Poison) => true,
-        (HostileExpectation.Failed, JobParseOutcome.InvalidParameters) => true,
-        (HostileExpectation.Succeeded, JobParseOutcome.Valid) => true,
-        (HostileExpectation.AnsweredOrDeadLettered, JobParseOutcome.Valid or JobParseOutcome.Poison) => true,
+        (HostileExpectation.DeadLettered, JobOutcome.DeadLettered) => true,
+        (HostileExpectation.Failed, JobOutcome.Failed) => true,
+        (HostileExpectation.Succeeded, JobOutcome.Succeeded) => true,
+        (HostileExpectation.AnsweredOrDeadLettered, JobOutcome.Succeeded or JobOutcome.DeadLettered) => true,
         _ => false,
     };
 

@@ -72,7 +72,7 @@ public sealed class HostileInputTests(RabbitMqBrokerFixture broker, ITestOutputH
 
         // Still serving after the corpus?
         await ChaosRun.PublishAsync(broker, setup.JobsQueue, [("after", Encoding.UTF8.GetBytes(HostileCorpus.Valid("after-the-corpus", "still there?")))], CancellationToken.None);
-        var stillServing = await Support.Eventually.TrueAsync(() => collector.HasSucceeded("after-the-corpus"), TimeSpan.FromSeconds(depth == 0 ? 30 : 5));
+        var stillServing = await Eventually.TrueAsync(() => collector.HasSucceeded("after-the-corpus"), TimeSpan.FromSeconds(depth == 0 ? 30 : 5));
         await sampling.CancelAsync();
         await sampler;
 
@@ -197,7 +197,7 @@ public sealed class HostileInputTests(RabbitMqBrokerFixture broker, ITestOutputH
             }
         }
 
-        foreach (var result in results.Where(r => r.Version != JobParser.ContractVersion || r.Tenant is null || r.Status is not ("succeeded" or "failed")))
+        foreach (var result in results.Where(r => r.Version != JobContract.Version || r.Tenant is null || r.Status is not ("succeeded" or "failed")))
         {
             problems.Add($"result for {result.Id} breaks the contract (version {result.Version}, tenant {result.Tenant}, status {result.Status})");
         }

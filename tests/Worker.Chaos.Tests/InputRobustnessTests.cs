@@ -24,7 +24,7 @@ public sealed class InputRobustnessTests
 
         var result = parser.Parse(Encoding.UTF8.GetBytes(body));
 
-        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.Equal(JobOutcome.DeadLettered, result.Rejection);
         Assert.False(string.IsNullOrWhiteSpace(result.Reason));
     }
 

@@ -12,6 +12,7 @@ using Worker.Connector.Http;
 using Worker.Runtime.Configuration;
 using Worker.Runtime.Server;
 using Worker.Simulator;
+using Worker.Testing;
 
 namespace Worker.Chaos.Tests;
 

@@ -94,11 +94,11 @@ public sealed class SseFaultTests(RabbitMqBrokerFixture broker)
     private static async Task AssertHealthyAndIdleAsync(WorkerHarness harness)
     {
         // The runtime cancelled every upstream request (a hang included) and the consumer is still running.
-        Assert.True(await Support.Eventually.TrueAsync(() => harness.Simulator.Stats.ConcurrentRequests == 0, TimeSpan.FromSeconds(5)),
+        Assert.True(await Eventually.TrueAsync(() => harness.Simulator.Stats.ConcurrentRequests == 0, TimeSpan.FromSeconds(5)),
             $"{harness.Simulator.Stats.ConcurrentRequests} upstream request(s) still open");
         // A result is visible before its job is acked and counted out: give the handler a moment to finish.
-        var consumer = harness.Service<JobConsumer>();
-        Assert.True(await Support.Eventually.TrueAsync(() => consumer.InFlight == 0, TimeSpan.FromSeconds(5)), $"{consumer.InFlight} job(s) still in flight");
+        var consumer = harness.Service<RabbitMqJobSource>();
+        Assert.True(await Eventually.TrueAsync(() => consumer.InFlight == 0, TimeSpan.FromSeconds(5)), $"{consumer.InFlight} job(s) still in flight");
         Assert.False(consumer.ExecuteTask?.IsCompleted ?? true, "the consumer loop ended");
         Assert.Empty(await harness.DeadLettersAsync(1, TimeSpan.FromMilliseconds(200)));
     }

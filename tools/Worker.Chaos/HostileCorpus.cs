@@ -28,7 +28,7 @@ public enum HostileExpectation
 /// <param name="ResultId">The job id a result carries (the worker's parser can read one), or null.</param>
 /// <param name="ParserOutcome">What the worker's own parser makes of the body (checked against <paramref name="Expected"/>).</param>
 /// <param name="ParserException">The exception the parser threw instead of returning an outcome (a parser bug), if any.</param>
-public sealed record HostileCase(string CaseId, string Kind, byte[] Body, HostileExpectation Expected, string? ResultId, JobParseOutcome? ParserOutcome, string? ParserException);
+public sealed record HostileCase(string CaseId, string Kind, byte[] Body, HostileExpectation Expected, string? ResultId, JobOutcome? ParserOutcome, string? ParserException);
 
 /// <summary>
 /// A generated corpus of hostile job messages: invalid JSON, invalid UTF-8, huge strings, deep nesting, wrong types,
@@ -61,6 +61,7 @@ public static class HostileCorpus
             (Utf8(Valid(id, $"second of a pair {r.Next()}")), HostileExpectation.Succeeded)]),
         ("duplicate-keys", 10, (r, id) => [(Utf8(T("""{"id":"@0-a","prompt":"one","id":"@1-b","prompt":"two @2"}""", id, id, r.Next())), HostileExpectation.Succeeded)]),
         ("too-large", 3, (r, id) => [(Padded(id, DefaultMaxJobBytes + 1 + r.Next(0, DefaultMaxJobBytes)), HostileExpectation.DeadLettered)]),
+        ("header-bound", 20, (r, id) => [(Utf8(HeaderBound(r, id)), HostileExpectation.DeadLettered)]),
         ("numeric-id", 30, (r, _) => [(Utf8(T("""{"id":@0,"prompt":"numeric id @1"}""", Pick(r, r.Next(1, 1_000_000).ToString(CultureInfo.InvariantCulture), "-7", "1.5", "1e3", "0"), r.Next())), HostileExpectation.Succeeded)]),
         ("batch", 50, (r, id) => [(Utf8(T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"batch @1"}],"max_tokens":20,"metadata_like":{"x":1}}}""", id, r.Next())), HostileExpectation.Succeeded)]),
         ("control-chars", 52, ControlCharacters),
@@ -146,7 +147,7 @@ public static class HostileCorpus
         try
         {
             var parsed = parser.Parse(body);
-            cases.Add(new HostileCase(caseId, kind, body, expected, parsed.Id, parsed.Outcome, null));
+            cases.Add(new HostileCase(caseId, kind, body, expected, parsed.Id, parsed.Rejection ?? JobOutcome.Succeeded, null));
         }
         catch (Exception ex)
         {
@@ -219,6 +220,15 @@ public static class HostileCorpus
         T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":"not an object"}""", id),
         T("""{"custom_id":"@0","method":5,"url":"/v1/chat/completions","body":{}}""", id));
 
+    /// <summary>Fields that would end up in the result's AMQP properties or headers, over their bounds (cases 1–2 of «Hostile input»).</summary>
+    private static string HeaderBound(Random r, string id) => Pick(r,
+        T("""{"id":"@0","tenant":"@1","prompt":"p"}""", id, new string('t', 200 * 1024)),
+        T("""{"id":"@0","tenant":"@1","prompt":"p"}""", id, new string('t', 129)),
+        T("""{"id":"@0","tenant":"line\nbreak","prompt":"p"}""", id),
+        T("""{"id":"@0","tenant":"","prompt":"p"}""", id),
+        T("""{"id":"@0","prompt":"p"}""", string.Concat(Enumerable.Repeat("\u20ac", 86))),
+        T("""{"id":"@0","prompt":"p"}""", new string('x', 256)));
+
     private static string InvalidParameters(Random r, string id) => Pick(r,
         T("""{"id":"@0","prompt":"p","params":{"temperature":5}}""", id),
         T("""{"id":"@0","prompt":"p","params":{"temperature":-0.1}}""", id),
@@ -230,7 +240,14 @@ public static class HostileCorpus
         T("""{"id":"@0","prompt":null}""", id),
         T("""{"custom_id":"@0","method":"GET","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"x"}]}}""", id),
         T("""{"custom_id":"@0","method":"POST","url":"/v1/embeddings","body":{"messages":[{"role":"user","content":"x"}]}}""", id),
-        T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini"}}""", id));
+        T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini"}}""", id),
+        T("""{"id":"@0","prompt":"p","params":{"n":128}}""", id),
+        T("""{"id":"@0","prompt":"p","params":{"max_tokens":10000000}}""", id),
+        T("""{"id":"@0","prompt":"p","params":{"max_completion_tokens":10000000}}""", id),
+        T("""{"id":"@0","prompt":"p","params":{"store":true}}""", id),
+        T("""{"id":"@0","prompt":"p","params":{"service_tier":"priority"}}""", id),
+        T("""{"id":"@0","prompt":"p","params":{"logprobs":true,"top_logprobs":20}}""", id),
+        T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":{"messages":[{"role":"user","content":"x"}],"n":64}}""", id));
 
     private static string UnknownFields(Random r, string id) => Pick(r,
         T("""{"id":"@0","prompt":"unknown fields @1","foo":1,"bar":{"x":[1,2,{"y":null}]},"baz":"\u00e9\u4e2d\ud83d\ude00","priority":"high"}""", id, r.Next()),

@@ -69,15 +69,48 @@ public static class HttpPayloadSerializer
         JsonSerializer.SerializeToUtf8Bytes(payload, HttpPayloadJsonContext.Relaxed.HttpResponsePayload);
 
     /// <summary>
+    /// Writes a request payload from a UTF-8 body (a JSON request built as bytes) without making it a string first.
+    /// Same JSON as <see cref="Serialize(HttpRequestPayload)"/>.
+    /// </summary>
+    public static byte[] SerializeRequest(string method, string url, IReadOnlyDictionary<string, string> headers, ReadOnlySpan<byte> utf8Body)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(utf8Body.Length + EscapeAllowance(utf8Body) + 512);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = HttpPayloadJsonContext.Relaxed.Options.Encoder }))
+        {
+            json.WriteStartObject();
+            json.WriteString("method", method);
+            json.WriteString("url", url);
+            if (headers.Count > 0)
+            {
+                json.WriteStartObject("headers");
+                foreach (var (name, value) in headers)
+                {
+                    json.WriteString(name, value);
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteString("body", utf8Body);
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    // Escaping grows the body by one byte per quote, backslash and control character: size for that up front
+    // so the writer never doubles and copies a multi-megabyte buffer.
+    private static int EscapeAllowance(ReadOnlySpan<byte> utf8) =>
+        utf8.Count((byte)'"') + utf8.Count((byte)'\\') + utf8.Count((byte)'\n') + utf8.Count((byte)'\r') + utf8.Count((byte)'\t');
+
+    /// <summary>
     /// Writes a response payload from a UTF-8 body without making it a string first (a runtime relaying a
     /// multi-megabyte stream). The body must be valid UTF-8 (<see cref="System.Text.Unicode.Utf8.IsValid(ReadOnlySpan{byte})"/>).
     /// </summary>
     public static byte[] SerializeResponse(int statusCode, IReadOnlyDictionary<string, string>? headers, ReadOnlySpan<byte> utf8Body, bool isStreaming)
     {
-        // Escaping grows the body by one byte per quote, backslash and control character: size for that up front
-        // so the writer never doubles and copies a multi-megabyte buffer.
-        var escapes = utf8Body.Count((byte)'"') + utf8Body.Count((byte)'\\') + utf8Body.Count((byte)'\n') + utf8Body.Count((byte)'\r') + utf8Body.Count((byte)'\t');
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(utf8Body.Length + escapes + 1024);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(utf8Body.Length + EscapeAllowance(utf8Body) + 1024);
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = HttpPayloadJsonContext.Relaxed.Options.Encoder }))
         {
             json.WriteStartObject();

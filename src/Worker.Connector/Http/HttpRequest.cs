@@ -8,7 +8,11 @@ public sealed record HttpRequest
     public string Method { get; init; } = "GET";
     public required string Url { get; init; }
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+    /// <summary>The body as text; ignored when <see cref="BodyUtf8"/> is set.</summary>
     public string? Body { get; init; }
+
+    /// <summary>The body as UTF-8 bytes (what JSON writers produce): sent without a detour through a string.</summary>
+    public ReadOnlyMemory<byte>? BodyUtf8 { get; init; }
 
     /// <summary>Per-request timeout; null = the client's default.</summary>
     public TimeSpan? Timeout { get; init; }
@@ -31,7 +35,7 @@ public sealed record HttpRequest
     private bool PrintMembers(StringBuilder builder)
     {
         builder.Append("Method = ").Append(Method).Append(", Url = ").Append(Url)
-            .Append(", Headers = [").AppendJoin(", ", Headers.Keys).Append("], Body = ").Append(Body?.Length ?? 0).Append(" chars");
+            .Append(", Headers = [").AppendJoin(", ", Headers.Keys).Append("], Body = ").Append(BodyUtf8?.Length ?? Body?.Length ?? 0).Append(" body units");
         return true;
     }
 }

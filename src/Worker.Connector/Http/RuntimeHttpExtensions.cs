@@ -14,13 +14,15 @@ public static class RuntimeHttpExtensions
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(request);
-        var payload = HttpPayloadSerializer.Serialize(new HttpRequestPayload
-        {
-            Method = request.Method,
-            Url = request.Url,
-            Headers = request.Headers.Count == 0 ? null : new Dictionary<string, string>(request.Headers),
-            Body = request.Body,
-        });
+        var payload = request.BodyUtf8 is { } utf8
+            ? HttpPayloadSerializer.SerializeRequest(request.Method, request.Url, request.Headers, utf8.Span)
+            : HttpPayloadSerializer.Serialize(new HttpRequestPayload
+            {
+                Method = request.Method,
+                Url = request.Url,
+                Headers = request.Headers.Count == 0 ? null : new Dictionary<string, string>(request.Headers),
+                Body = request.Body,
+            });
         var call = new RuntimeCallOptions
         {
             Timeout = request.Timeout,

@@ -1,10 +1,9 @@
 using System.Buffers;
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Worker.Connector.Client;
 using Worker.Connector.Http;
+using Worker.Connector.Security;
 
 namespace Worker.Connector.OpenAi;
 
@@ -13,7 +12,7 @@ namespace Worker.Connector.OpenAi;
 /// runtime socket, classifies the status and parses the body. The API key goes into the Authorization header only;
 /// it is scrubbed from every exception message and never tagged on spans.
 /// </summary>
-public sealed class OpenAiChatClient
+public sealed class OpenAiChatClient : IChatCompletionClient
 {
     private readonly RuntimeClient _runtime;
     private readonly OpenAiOptions _options;
@@ -38,20 +37,21 @@ public sealed class OpenAiChatClient
     /// <summary>The endpoint this client posts to.</summary>
     public string Endpoint => _url;
 
+    public string DefaultModel => _options.Model;
+
     public async Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         try
         {
             var response = await CompleteRawAsync(request, cancellationToken);
-            Activity.Current?.SetTag("http.response.status_code", response.StatusCode);
             response.EnsureSuccess(_url);
             return ChatCompletionParser.Parse(response.BodyUtf8);
         }
-        catch (ConnectorException ex) when (_apiKey is { Length: > 0 } key && ex.Message.Contains(key, StringComparison.Ordinal))
+        catch (ConnectorException ex) when (SecretRedactor.Redact(ex.Message, _apiKey) is var redacted && redacted != ex.Message)
         {
-            // Defence in depth: no path should echo the key, but if one does, the key stops here.
-            throw new ConnectorException(ex.ErrorClass, ex.Message.Replace(key, "***", StringComparison.Ordinal))
+            // Defence in depth: an upstream error text may echo the key, whole or in part; it stops here.
+            throw new ConnectorException(ex.ErrorClass, redacted, ex.InnerException)
             {
                 RequestId = ex.RequestId,
                 StatusCode = ex.StatusCode,
@@ -90,7 +90,7 @@ public sealed class OpenAiChatClient
             Method = "POST",
             Url = _url,
             Headers = headers,
-            Body = BuildBody(request, model),
+            BodyUtf8 = BuildBody(request, model),
             Timeout = request.Timeout ?? _options.RequestTimeout,
             TenantId = request.TenantId,
             WorkspaceId = request.WorkspaceId,
@@ -123,8 +123,8 @@ public sealed class OpenAiChatClient
         }
     }
 
-    /// <summary>The JSON body: typed fields first, then extra parameters that do not repeat them.</summary>
-    public static string BuildBody(ChatCompletionRequest request, string model)
+    /// <summary>The JSON body as UTF-8: typed fields first, then extra parameters that do not repeat them.</summary>
+    public static byte[] BuildBody(ChatCompletionRequest request, string model)
     {
         ArgumentNullException.ThrowIfNull(request);
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -184,6 +184,6 @@ public sealed class OpenAiChatClient
             json.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 }

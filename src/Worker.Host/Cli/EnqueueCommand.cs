@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Worker.Host.Configuration;
+using Worker.Host.Contracts;
 using Worker.Host.Publishing;
 using Worker.Host.Telemetry;
 
@@ -104,7 +105,9 @@ internal sealed class EnqueueCommand
         // Confirms are awaited per message but many are in flight at once (bounded by the rate limiter).
         await Parallel.ForEachAsync(jobs, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken }, async (job, ct) =>
         {
+            // A sampled producer context: the worker's parent-based sampler then records the job's whole trace.
             using var activity = new Activity($"send {rabbit.JobsQueue}").SetIdFormat(ActivityIdFormat.W3C).Start();
+            activity.ActivityTraceFlags |= ActivityTraceFlags.Recorded;
             var headers = new Dictionary<string, object?>();
             AmqpTraceContext.Inject(activity, headers);
             var properties = new BasicProperties
@@ -215,49 +218,25 @@ internal sealed class EnqueueCommand
             return failed == 0 && _pending.Count == 0 ? 0 : 1;
         }
 
-        private static bool IsSuccess(byte[] body)
-        {
-            try
-            {
-                using var document = JsonDocument.Parse(body);
-                var root = document.RootElement;
-                // Our form has status; Batch output form has error == null.
-                return root.TryGetProperty("status", out var status)
-                    ? status.GetString() == "succeeded"
-                    : root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Null;
-            }
-            catch (JsonException)
-            {
-                return false;
-            }
-        }
+        private static bool IsSuccess(byte[] body) =>
+            ResultSerializer.TryRead(body, out var result, out var batch) && (result?.IsSuccess ?? batch!.IsSuccess);
 
         /// <summary>The completion text (our form or Batch output form), or the error message.</summary>
         private static string Describe(byte[] body)
         {
-            try
-            {
-                using var document = JsonDocument.Parse(body);
-                var root = document.RootElement;
-                if (root.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String)
-                {
-                    return content.GetString()!;
-                }
-
-                if (root.TryGetProperty("response", out var response) && response.ValueKind == JsonValueKind.Object
-                    && response.TryGetProperty("body", out var batchBody) && batchBody.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0)
-                {
-                    return choices[0].GetProperty("message").GetProperty("content").GetString() ?? "";
-                }
-
-                return root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out var message)
-                    ? message.GetString() ?? ""
-                    : root.GetRawText();
-            }
-            catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException)
+            if (!ResultSerializer.TryRead(body, out var result, out var batch))
             {
                 return "(unreadable result)";
             }
+
+            if (result is not null)
+            {
+                return result.Content ?? result.Error?.Message ?? "";
+            }
+
+            return batch!.Error?.Message ?? (batch.Response?.Body is { ValueKind: JsonValueKind.Object } completion
+                && completion.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
+                && choices[0].GetProperty("message").TryGetProperty("content", out var content) ? content.GetString() ?? "" : "");
         }
 
         private static double Percentile(List<double> sorted, double p) =>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Worker.Host.Contracts;
 
 namespace Worker.Host.Cli;
 
@@ -10,26 +11,8 @@ internal sealed record JobLine(string Id, byte[] Body)
     public static JobLine FromPrompt(string prompt, string? model, string? tenant, string? id = null)
     {
         id ??= "job-" + Guid.NewGuid().ToString("N")[..12];
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("id", id);
-            json.WriteString("prompt", prompt);
-            if (model is not null)
-            {
-                json.WriteString("model", model);
-            }
-
-            if (tenant is not null)
-            {
-                json.WriteString("tenant", tenant);
-            }
-
-            json.WriteEndObject();
-        }
-
-        return new JobLine(id, buffer.ToArray());
+        var job = new JobMessage { Id = id, Prompt = prompt, Model = model, Tenant = tenant };
+        return new JobLine(id, JsonSerializer.SerializeToUtf8Bytes(job, ContractJsonContext.Relaxed.JobMessage));
     }
 
     /// <summary>One line of a JSONL file in our form (<c>id</c>) or Batch form (<c>custom_id</c>), sent unchanged.</summary>

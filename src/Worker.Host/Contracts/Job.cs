@@ -13,22 +13,14 @@ public enum JobForm
     Batch,
 }
 
-/// <summary>A validated prompt job (contract version 1).</summary>
+/// <summary>A validated prompt job (contract version 1): who asked, and the chat request to send.</summary>
 public sealed record Job
 {
     public required string Id { get; init; }
     public required string Tenant { get; init; }
 
-    /// <summary>Null = the configured model.</summary>
-    public string? Model { get; init; }
-
-    public required IReadOnlyList<ChatMessage> Messages { get; init; }
-    public bool Stream { get; init; }
-    public double? Temperature { get; init; }
-    public int? MaxTokens { get; init; }
-
-    /// <summary>Other request parameters, passed through to the endpoint.</summary>
-    public IReadOnlyDictionary<string, JsonElement> Extras { get; init; } = new Dictionary<string, JsonElement>();
+    /// <summary>The request as it goes to the endpoint; its <c>Model</c> is null for "the configured model".</summary>
+    public required ChatCompletionRequest Request { get; init; }
 
     /// <summary>Caller's metadata, echoed on the result untouched.</summary>
     public JsonElement? Metadata { get; init; }
@@ -37,4 +29,32 @@ public sealed record Job
 
     /// <summary>Batch form: the line's custom_id (also the job id).</summary>
     public string? CustomId { get; init; }
+}
+
+/// <summary>
+/// What a job body turned out to be: a <see cref="Job"/>, or a rejection — <see cref="JobOutcome.DeadLettered"/>
+/// (poison: cannot be processed at all) or <see cref="JobOutcome.Failed"/> (readable, invalid parameters) — with a reason.
+/// </summary>
+public sealed record JobParseResult
+{
+    public Job? Job { get; private init; }
+
+    /// <summary>The id, when one could be read (also for rejected jobs).</summary>
+    public string? Id { get; private init; }
+
+    public string? Tenant { get; private init; }
+
+    /// <summary>Null for a valid job; else how it is rejected.</summary>
+    public JobOutcome? Rejection { get; private init; }
+
+    /// <summary>Why it is rejected: a short code and a readable explanation, e.g. "invalid_json: ...". Free of control characters.</summary>
+    public string? Reason { get; private init; }
+
+    public static JobParseResult Valid(Job job) => new() { Job = job, Id = job.Id, Tenant = job.Tenant };
+
+    public static JobParseResult Poison(string reason, string? id = null, string? tenant = null) =>
+        new() { Rejection = JobOutcome.DeadLettered, Reason = SafeText.Escape(reason), Id = id, Tenant = tenant };
+
+    public static JobParseResult Invalid(string reason, string id, string tenant) =>
+        new() { Rejection = JobOutcome.Failed, Reason = SafeText.Escape(reason), Id = id, Tenant = tenant };
 }

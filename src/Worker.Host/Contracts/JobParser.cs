@@ -1,28 +1,32 @@
+using System.Text;
 using System.Text.Json;
 using Worker.Connector.OpenAi;
+using Worker.Host.Configuration;
 
 namespace Worker.Host.Contracts;
 
 /// <summary>
-/// Reads a job body (our form or a Batch API line) defensively: size first, then JSON with a depth limit, then each
-/// field's type. Structural problems make a poison message; readable jobs with bad parameters are "invalid".
+/// Reads a job body (our form or a Batch API line) defensively, in three steps: size; the envelope (JSON with a depth
+/// limit, an object, its id and tenant); then the source-generated job type, whose every field is checked. Structural
+/// problems make a poison message (dead-lettered); readable jobs with bad parameters are answered failed.
 /// </summary>
 public sealed class JobParser
 {
-    public const int ContractVersion = 1;
-    private const int MaxDepth = 64;
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = JobContract.MaxDepth };
     private static readonly HashSet<string> Roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool" };
+    private static readonly string[] BatchTypedFields = ["model", "messages", "stream", "stream_options"];
 
     private readonly int _maxBytes;
     private readonly string _defaultTenant;
     private readonly bool _defaultStream;
+    private readonly ParameterPolicy _policy;
 
-    public JobParser(int maxBytes, string defaultTenant, bool defaultStream)
+    public JobParser(int maxBytes, string defaultTenant, bool defaultStream, ParameterPolicy? policy = null)
     {
         _maxBytes = maxBytes;
         _defaultTenant = defaultTenant;
         _defaultStream = defaultStream;
+        _policy = policy ?? ParameterPolicy.Default;
     }
 
     public JobParseResult Parse(ReadOnlyMemory<byte> body)
@@ -32,18 +36,14 @@ public sealed class JobParser
             return JobParseResult.Poison($"too_large: body of {body.Length} bytes exceeds Worker:MaxJobBytes ({_maxBytes})");
         }
 
+        // The readers report malformed input by throwing; these catches are the boundary where that becomes a reason.
         JsonDocument document;
         try
         {
             document = JsonDocument.Parse(body, DocumentOptions);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
-            return JobParseResult.Poison($"invalid_json: {ex.Message}");
-        }
-        catch (ArgumentException ex)
-        {
-            // Invalid UTF-8 can surface as ArgumentException from the reader.
             return JobParseResult.Poison($"invalid_json: {ex.Message}");
         }
 
@@ -55,55 +55,82 @@ public sealed class JobParser
                 return JobParseResult.Poison($"not_an_object: the body is a JSON {root.ValueKind}, not an object");
             }
 
+            var batch = root.TryGetProperty("custom_id", out _) && !root.TryGetProperty("id", out _);
+            if (ReadEnvelope(root, batch ? "custom_id" : "id") is { } rejected)
+            {
+                return rejected;
+            }
+
+            var id = ReadString(root, batch ? "custom_id" : "id")!;
+            var tenant = batch ? _defaultTenant : ReadString(root, "tenant") ?? _defaultTenant;
             try
             {
-                return root.TryGetProperty("custom_id", out _) && !root.TryGetProperty("id", out _) ? ParseBatch(root) : ParseNative(root);
+                return batch ? ParseBatch(root, id, tenant) : ParseNative(root, id, tenant);
+            }
+            catch (JsonException ex)
+            {
+                return JobParseResult.Poison($"invalid_field: '{FieldName(ex.Path)}' has the wrong type or shape", id, tenant);
             }
             catch (InvalidOperationException ex)
             {
                 // JsonDocument checks structure, not string contents: bad UTF-8 or a lone surrogate escape (\ud800)
                 // inside a string only shows up when the string is read.
-                return JobParseResult.Poison($"invalid_string: {ex.Message}");
-            }
-            catch (FieldTypeException ex)
-            {
-                var reason = ex.Message.StartsWith("missing_id", StringComparison.Ordinal) ? ex.Message : $"invalid_field: {ex.Message}";
-                return JobParseResult.Poison(reason, ex.Id, ex.Tenant);
+                return JobParseResult.Poison($"invalid_string: {ex.Message}", id, tenant);
             }
         }
     }
 
-    private JobParseResult ParseNative(JsonElement root)
+    /// <summary>Checks id and tenant; null when both are usable.</summary>
+    private JobParseResult? ReadEnvelope(JsonElement root, string idField)
     {
-        var id = RequiredId(root, "id");
-        var tenant = OptionalString(root, "tenant", id, null) ?? _defaultTenant;
-        if (root.TryGetProperty("version", out var version) && !(version.ValueKind == JsonValueKind.Number && version.TryGetInt32(out var v) && v == ContractVersion))
+        if (!root.TryGetProperty(idField, out var idValue) || idValue.ValueKind == JsonValueKind.Null)
         {
-            return JobParseResult.Poison($"unsupported_version: this worker reads job contract version {ContractVersion}", id, tenant);
+            return JobParseResult.Poison($"missing_id: '{idField}' is required");
         }
 
-        var model = OptionalString(root, "model", id, tenant);
-        var stream = OptionalBool(root, "stream", id, tenant) ?? _defaultStream;
-        var metadata = root.TryGetProperty("metadata", out var meta) && meta.ValueKind != JsonValueKind.Null ? meta.Clone() : (JsonElement?)null;
-        var prompt = OptionalString(root, "prompt", id, tenant);
-        List<ChatMessage> messages;
-        if (root.TryGetProperty("messages", out var list) && list.ValueKind != JsonValueKind.Null)
+        if (idValue.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
         {
-            var read = ReadMessages(list, id, tenant);
-            if (read.Error is not null)
+            return JobParseResult.Poison($"invalid_field: '{idField}' must be a string");
+        }
+
+        if (!TryReadText(idValue, out var id) || id.Length == 0 || Encoding.UTF8.GetByteCount(id) > JobContract.MaxIdBytes || !SafeText.IsPrintable(id))
+        {
+            return JobParseResult.Poison($"invalid_field: '{idField}' must be 1 to {JobContract.MaxIdBytes} UTF-8 bytes of printable characters");
+        }
+
+        if (root.TryGetProperty("tenant", out var tenantValue) && tenantValue.ValueKind != JsonValueKind.Null && idField == "id")
+        {
+            if (tenantValue.ValueKind != JsonValueKind.String)
             {
-                return JobParseResult.Invalid(read.Error, id, tenant);
+                return JobParseResult.Poison("invalid_field: 'tenant' must be a string", id, _defaultTenant);
             }
 
-            messages = read.Messages!;
-            if (prompt is not null)
+            if (!TryReadText(tenantValue, out var tenant) || tenant.Length is 0 or > JobContract.MaxTenantLength || !SafeText.IsPrintable(tenant))
             {
-                messages.Add(ChatMessage.User(prompt));
+                return JobParseResult.Poison($"invalid_field: 'tenant' must be 1 to {JobContract.MaxTenantLength} printable characters", id, _defaultTenant);
             }
         }
-        else
+
+        return null;
+    }
+
+    private JobParseResult ParseNative(JsonElement root, string id, string tenant)
+    {
+        if (root.TryGetProperty("version", out var version) && !(version.ValueKind == JsonValueKind.Number && version.TryGetInt32(out var v) && v == JobContract.Version))
         {
-            messages = prompt is null ? [] : [ChatMessage.User(prompt)];
+            return JobParseResult.Poison($"unsupported_version: this worker reads job contract version {JobContract.Version}", id, tenant);
+        }
+
+        var document = root.Deserialize(ContractJsonContext.Default.JobMessage)!;
+        var messages = new List<ChatMessage>();
+        if (document.Messages is not null && ReadMessages(document.Messages, messages, id, tenant) is { } messageError)
+        {
+            return messageError;
+        }
+
+        if (document.Prompt is not null)
+        {
+            messages.Add(ChatMessage.User(document.Prompt));
         }
 
         if (messages.Count == 0)
@@ -111,241 +138,225 @@ public sealed class JobParser
             return JobParseResult.Invalid("missing_messages: a job needs 'prompt' or a non-empty 'messages' array", id, tenant);
         }
 
-        double? temperature = null;
-        int? maxTokens = null;
-        var extras = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        if (root.TryGetProperty("params", out var parameters) && parameters.ValueKind != JsonValueKind.Null)
+        var parameters = new Parameters();
+        if (document.Params is not null && ReadParameters(document.Params, [], parameters, id, tenant) is { } parameterError)
         {
-            if (parameters.ValueKind != JsonValueKind.Object)
-            {
-                throw new FieldTypeException("'params' must be an object", id, tenant);
-            }
-
-            var error = ReadParameters(parameters, ["temperature", "max_tokens"], id, tenant, extras, out temperature, out maxTokens);
-            if (error is not null)
-            {
-                return JobParseResult.Invalid(error, id, tenant);
-            }
+            return parameterError;
         }
 
-        return JobParseResult.Valid(new Job
-        {
-            Id = id,
-            Tenant = tenant,
-            Model = model,
-            Messages = messages,
-            Stream = stream,
-            Temperature = temperature,
-            MaxTokens = maxTokens,
-            Extras = extras,
-            Metadata = metadata,
-            Form = JobForm.Native,
-        });
+        return Valid(id, tenant, document.Model, document.Stream, messages, parameters, document.Metadata, JobForm.Native);
     }
 
-    private JobParseResult ParseBatch(JsonElement root)
+    private JobParseResult ParseBatch(JsonElement root, string id, string tenant)
     {
-        var id = RequiredId(root, "custom_id");
-        var tenant = _defaultTenant;
-        var method = OptionalString(root, "method", id, tenant);
-        var url = OptionalString(root, "url", id, tenant);
-        if (!string.Equals(method, "POST", StringComparison.OrdinalIgnoreCase))
+        var line = root.Deserialize(ContractJsonContext.Default.BatchLineDocument)!;
+        if (!string.Equals(line.Method, "POST", StringComparison.OrdinalIgnoreCase))
         {
-            return JobParseResult.Invalid($"unsupported_method: Batch lines must use POST, not '{method}'", id, tenant);
+            return JobParseResult.Invalid($"unsupported_method: Batch lines must use POST, not '{line.Method}'", id, tenant);
         }
 
-        if (url is null || !url.TrimEnd('/').EndsWith("/chat/completions", StringComparison.Ordinal))
+        if (line.Url is null || !line.Url.TrimEnd('/').EndsWith("/chat/completions", StringComparison.Ordinal))
         {
-            return JobParseResult.Invalid($"unsupported_url: only /v1/chat/completions is supported, not '{url}'", id, tenant);
+            return JobParseResult.Invalid($"unsupported_url: only /v1/chat/completions is supported, not '{line.Url}'", id, tenant);
         }
 
-        if (!root.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.Object)
+        if (line.Body is null)
         {
-            throw new FieldTypeException("'body' must be an object", id, tenant);
+            return JobParseResult.Poison("invalid_field: 'body' must be an object", id, tenant);
         }
 
-        var model = OptionalString(body, "model", id, tenant);
-        var stream = OptionalBool(body, "stream", id, tenant) ?? _defaultStream;
-        if (!body.TryGetProperty("messages", out var list) || list.ValueKind == JsonValueKind.Null)
+        var body = root.GetProperty("body").Deserialize(ContractJsonContext.Default.BatchBodyDocument)!;
+        if (body.Messages is null)
         {
             return JobParseResult.Invalid("missing_messages: body.messages is required", id, tenant);
         }
 
-        var read = ReadMessages(list, id, tenant);
-        if (read.Error is not null)
+        var messages = new List<ChatMessage>(body.Messages.Count);
+        if (ReadMessages(body.Messages, messages, id, tenant) is { } messageError)
         {
-            return JobParseResult.Invalid(read.Error, id, tenant);
+            return messageError;
         }
 
-        if (read.Messages!.Count == 0)
+        if (messages.Count == 0)
         {
             return JobParseResult.Invalid("missing_messages: body.messages is empty", id, tenant);
         }
 
-        var extras = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-        var error = ReadParameters(body, ["temperature", "max_tokens", "model", "messages", "stream", "stream_options"], id, tenant, extras, out var temperature, out var maxTokens);
-        if (error is not null)
+        var parameters = new Parameters();
+        if (ReadParameters(line.Body, BatchTypedFields, parameters, id, tenant) is { } parameterError)
         {
-            return JobParseResult.Invalid(error, id, tenant);
+            return parameterError;
+        }
+
+        return Valid(id, tenant, body.Model, body.Stream, messages, parameters, null, JobForm.Batch);
+    }
+
+    private JobParseResult Valid(string id, string tenant, string? model, bool? stream, List<ChatMessage> messages, Parameters parameters, JsonElement? metadata, JobForm form)
+    {
+        if (model is not null && (model.Length is 0 or > JobContract.MaxModelLength || !SafeText.IsPrintable(model)))
+        {
+            return JobParseResult.Invalid($"invalid_parameter: model must be 1 to {JobContract.MaxModelLength} printable characters", id, tenant);
         }
 
         return JobParseResult.Valid(new Job
         {
             Id = id,
             Tenant = tenant,
-            Model = model,
-            Messages = read.Messages,
-            Stream = stream,
-            Temperature = temperature,
-            MaxTokens = maxTokens,
-            Extras = extras,
-            Form = JobForm.Batch,
-            CustomId = id,
+            Form = form,
+            CustomId = form == JobForm.Batch ? id : null,
+            Metadata = metadata is { ValueKind: not JsonValueKind.Null } ? metadata.Value.Clone() : null,
+            Request = new ChatCompletionRequest
+            {
+                Model = model,
+                Messages = messages,
+                Stream = stream ?? _defaultStream,
+                Temperature = parameters.Temperature,
+                MaxTokens = parameters.MaxTokens,
+                ExtraParameters = parameters.Extras.Count == 0 ? null : parameters.Extras,
+                TenantId = tenant,
+            },
         });
     }
 
-    private static string? ReadParameters(JsonElement source, string[] typed, string id, string tenant,
-        Dictionary<string, JsonElement> extras, out double? temperature, out int? maxTokens)
+    private static JobParseResult? ReadMessages(List<MessageDocument> source, List<ChatMessage> messages, string id, string tenant)
     {
-        temperature = null;
-        maxTokens = null;
-        if (source.TryGetProperty("temperature", out var t) && t.ValueKind != JsonValueKind.Null)
+        for (var index = 0; index < source.Count; index++)
         {
-            if (t.ValueKind != JsonValueKind.Number)
+            if (source[index] is not { } item)
             {
-                throw new FieldTypeException("'temperature' must be a number", id, tenant);
+                return JobParseResult.Poison($"invalid_field: messages[{index}] must be an object", id, tenant);
             }
 
-            temperature = t.GetDouble();
-            if (temperature is < 0 or > 2)
+            if (!Roles.Contains(item.Role))
             {
-                return $"invalid_parameter: temperature {temperature} is outside [0, 2]";
+                return JobParseResult.Invalid($"invalid_parameter: messages[{index}].role '{item.Role}' is not one of system, developer, user, assistant, tool", id, tenant);
             }
+
+            string? content = null;
+            switch (item.Content?.ValueKind)
+            {
+                case null or JsonValueKind.Null:
+                    break;
+                case JsonValueKind.String:
+                    content = item.Content.Value.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    return JobParseResult.Poison($"invalid_field: messages[{index}].content arrays (multimodal parts) are not supported; use a string", id, tenant);
+                default:
+                    return JobParseResult.Poison($"invalid_field: messages[{index}].content must be a string", id, tenant);
+            }
+
+            var name = item.Name is { ValueKind: JsonValueKind.String } n ? n.GetString() : null;
+            messages.Add(new ChatMessage(item.Role, content) { Name = name });
         }
 
-        var tokens = source.TryGetProperty("max_tokens", out var m) ? m : source.TryGetProperty("max_completion_tokens", out var mc) ? mc : default;
-        if (tokens.ValueKind is not JsonValueKind.Undefined and not JsonValueKind.Null)
+        return null;
+    }
+
+    private JobParseResult? ReadParameters(Dictionary<string, JsonElement> source, string[] typed, Parameters parameters, string id, string tenant)
+    {
+        foreach (var (name, value) in source)
         {
-            if (tokens.ValueKind != JsonValueKind.Number || !tokens.TryGetInt32(out var value))
+            switch (name)
             {
-                throw new FieldTypeException("'max_tokens' must be an integer", id, tenant);
-            }
+                case "temperature":
+                    if (value.ValueKind == JsonValueKind.Null)
+                    {
+                        break;
+                    }
 
-            if (value < 1)
-            {
-                return $"invalid_parameter: max_tokens {value} must be at least 1";
-            }
+                    if (value.ValueKind != JsonValueKind.Number)
+                    {
+                        return JobParseResult.Poison("invalid_field: 'temperature' must be a number", id, tenant);
+                    }
 
-            maxTokens = value;
-        }
+                    parameters.Temperature = value.GetDouble();
+                    if (parameters.Temperature is < 0 or > 2)
+                    {
+                        return JobParseResult.Invalid($"invalid_parameter: temperature {parameters.Temperature} is outside [0, 2]", id, tenant);
+                    }
 
-        foreach (var property in source.EnumerateObject())
-        {
-            if (Array.IndexOf(typed, property.Name) < 0 && property.Name != "max_completion_tokens")
-            {
-                extras[property.Name] = property.Value.Clone();
+                    break;
+                case "max_tokens" or "max_completion_tokens":
+                    if (value.ValueKind == JsonValueKind.Null || (name == "max_completion_tokens" && parameters.MaxTokens is not null))
+                    {
+                        break;
+                    }
+
+                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var tokens))
+                    {
+                        return JobParseResult.Poison($"invalid_field: '{name}' must be an integer", id, tenant);
+                    }
+
+                    if (tokens < 1 || tokens > _policy.MaxOutputTokens)
+                    {
+                        return JobParseResult.Invalid($"invalid_parameter: {name} {tokens} is outside [1, {_policy.MaxOutputTokens}] (Llm:Parameters:MaxOutputTokens)", id, tenant);
+                    }
+
+                    parameters.MaxTokens = tokens;
+                    break;
+                case "n" when value.ValueKind != JsonValueKind.Null:
+                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var choices) || choices < 1 || choices > _policy.MaxChoices)
+                    {
+                        return JobParseResult.Invalid($"invalid_parameter: n must be an integer in [1, {_policy.MaxChoices}] (Llm:Parameters:MaxChoices)", id, tenant);
+                    }
+
+                    parameters.Extras[name] = value.Clone();
+                    break;
+                default:
+                    if (Array.IndexOf(typed, name) >= 0)
+                    {
+                        break;
+                    }
+
+                    if (_policy.Refuse(name) is { } refused)
+                    {
+                        return JobParseResult.Invalid(refused, id, tenant);
+                    }
+
+                    parameters.Extras[name] = value.Clone();
+                    break;
             }
         }
 
         return null;
     }
 
-    private static (List<ChatMessage>? Messages, string? Error) ReadMessages(JsonElement list, string id, string tenant)
+    private static string? ReadString(JsonElement root, string field) =>
+        root.TryGetProperty(field, out var value) && TryReadText(value, out var text) ? text : null;
+
+    /// <summary>A string's value or a number's digits; false for other kinds and for strings that are not valid UTF-16 (lone surrogates).</summary>
+    private static bool TryReadText(JsonElement value, out string text)
     {
-        if (list.ValueKind != JsonValueKind.Array)
+        text = "";
+        switch (value.ValueKind)
         {
-            throw new FieldTypeException("'messages' must be an array", id, tenant);
-        }
-
-        var messages = new List<ChatMessage>(list.GetArrayLength());
-        var index = 0;
-        foreach (var item in list.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.Object)
-            {
-                throw new FieldTypeException($"messages[{index}] must be an object", id, tenant);
-            }
-
-            if (!item.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
-            {
-                throw new FieldTypeException($"messages[{index}].role must be a string", id, tenant);
-            }
-
-            var roleName = role.GetString()!;
-            if (!Roles.Contains(roleName))
-            {
-                return (null, $"invalid_parameter: messages[{index}].role '{roleName}' is not one of system, developer, user, assistant, tool");
-            }
-
-            string? content = null;
-            if (item.TryGetProperty("content", out var text))
-            {
-                content = text.ValueKind switch
+            case JsonValueKind.Number:
+                text = value.GetRawText();
+                return true;
+            case JsonValueKind.String:
+                // GetString throws on invalid UTF-8 and lone surrogates: the only way the reader reports them.
+                try
                 {
-                    JsonValueKind.String => text.GetString(),
-                    JsonValueKind.Null => null,
-                    JsonValueKind.Array => throw new FieldTypeException($"messages[{index}].content arrays (multimodal parts) are not supported; use a string", id, tenant),
-                    _ => throw new FieldTypeException($"messages[{index}].content must be a string", id, tenant),
-                };
-            }
+                    text = value.GetString()!;
+                    return true;
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
 
-            var name = item.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null;
-            messages.Add(new ChatMessage(roleName, content) { Name = name });
-            index++;
+            default:
+                return false;
         }
-
-        return (messages, null);
     }
 
-    private static string RequiredId(JsonElement root, string field)
+    private static string FieldName(string? path) => string.IsNullOrEmpty(path) ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+
+    private sealed class Parameters
     {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            throw new FieldTypeException($"missing_id: '{field}' is required", null, null);
-        }
-
-        var id = value.ValueKind switch
-        {
-            JsonValueKind.String => value.GetString()!,
-            JsonValueKind.Number => value.GetRawText(),
-            _ => throw new FieldTypeException($"'{field}' must be a string", null, null),
-        };
-        if (id.Length is 0 or > 256 || id.Any(char.IsControl))
-        {
-            throw new FieldTypeException($"'{field}' must be 1 to 256 printable characters", null, null);
-        }
-
-        return id;
-    }
-
-    private static string? OptionalString(JsonElement root, string field, string? id, string? tenant)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new FieldTypeException($"'{field}' must be a string", id, tenant);
-    }
-
-    private static bool? OptionalBool(JsonElement root, string field, string id, string tenant)
-    {
-        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => throw new FieldTypeException($"'{field}' must be true or false", id, tenant),
-        };
-    }
-
-    private sealed class FieldTypeException(string message, string? id, string? tenant) : Exception(message)
-    {
-        public string? Id { get; } = id;
-        public string? Tenant { get; } = tenant;
+        public double? Temperature { get; set; }
+        public int? MaxTokens { get; set; }
+        public Dictionary<string, JsonElement> Extras { get; } = new(StringComparer.Ordinal);
     }
 }

@@ -1,38 +1,93 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Worker.Connector.OpenAi;
 
 namespace Worker.Host.Contracts;
 
-/// <summary>The answer to one job, published to the results exchange (contract version 1).</summary>
+/// <summary>
+/// The answer to one job as published to the results exchange (contract version 1), and as every reader reads it
+/// (<see cref="ResultSerializer"/>). Batch-form jobs may be answered in <see cref="BatchOutputLine"/> form instead.
+/// </summary>
 public sealed record JobResult
 {
-    public const string Succeeded = "succeeded";
-    public const string Failed = "failed";
+    [JsonPropertyName("version")]
+    public int Version { get; init; } = JobContract.Version;
 
+    [JsonPropertyName("id")]
     public required string Id { get; init; }
-    public required string Status { get; init; }
-    public required string Tenant { get; init; }
-    public string? Model { get; init; }
-    public string? Content { get; init; }
-    public string? FinishReason { get; init; }
-    public ChatUsage? Usage { get; init; }
-    public int Attempts { get; init; }
-    public bool Redelivered { get; init; }
-    public long DurationMs { get; init; }
-    public DateTimeOffset CompletedAt { get; init; }
-    public JsonElement? Metadata { get; init; }
-    public JobError? Error { get; init; }
-    public JobForm Form { get; init; }
+
+    [JsonPropertyName("custom_id")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? CustomId { get; init; }
 
-    /// <summary>The whole completion (for Batch output form); not serialized in our form.</summary>
+    /// <summary><see cref="JobStatus.Succeeded"/> or <see cref="JobStatus.Failed"/>.</summary>
+    [JsonPropertyName("status")]
+    public required string Status { get; init; }
+
+    [JsonPropertyName("tenant")]
+    public required string Tenant { get; init; }
+
+    [JsonPropertyName("model")]
+    public string? Model { get; init; }
+
+    [JsonPropertyName("content")]
+    public string? Content { get; init; }
+
+    [JsonPropertyName("finish_reason")]
+    public string? FinishReason { get; init; }
+
+    [JsonPropertyName("usage")]
+    public TokenUsage? Usage { get; init; }
+
+    [JsonPropertyName("attempts")]
+    public int Attempts { get; init; }
+
+    [JsonPropertyName("redelivered")]
+    public bool Redelivered { get; init; }
+
+    [JsonPropertyName("duration_ms")]
+    public long DurationMs { get; init; }
+
+    [JsonPropertyName("completed_at")]
+    public DateTimeOffset CompletedAt { get; init; }
+
+    [JsonPropertyName("metadata")]
+    public JsonElement? Metadata { get; init; }
+
+    [JsonPropertyName("error")]
+    public JobError? Error { get; init; }
+
+    /// <summary>The form the job arrived in (not on the wire).</summary>
+    [JsonIgnore]
+    public JobForm Form { get; init; }
+
+    /// <summary>The whole completion, for the Batch output form (not on the wire in our form).</summary>
+    [JsonIgnore]
     public ChatCompletion? Completion { get; init; }
 
-    public bool IsSuccess => Status == Succeeded;
+    [JsonIgnore]
+    public bool IsSuccess => Status == JobStatus.Succeeded;
+
+    [JsonIgnore]
+    public JobOutcome Outcome => IsSuccess ? JobOutcome.Succeeded : JobOutcome.Failed;
 
     /// <summary>Routing key on the results exchange.</summary>
+    [JsonIgnore]
     public string RoutingKey => IsSuccess ? "completion.succeeded" : "completion.failed";
 }
 
-/// <summary>Why a job failed. <see cref="Class"/> is the ErrorClass name (or "Poison" for unreadable jobs).</summary>
-public sealed record JobError(string Class, string Message, int? StatusCode, bool Retryable);
+/// <summary>Why a job failed. <see cref="Class"/> is the ErrorClass name, or "Poison" / "InvalidRequest" for jobs not run.</summary>
+public sealed record JobError(
+    [property: JsonPropertyName("class")] string Class,
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("status_code")] int? StatusCode,
+    [property: JsonPropertyName("retryable")] bool Retryable);
+
+/// <summary>Tokens the endpoint reported.</summary>
+public sealed record TokenUsage(
+    [property: JsonPropertyName("prompt_tokens")] int PromptTokens,
+    [property: JsonPropertyName("completion_tokens")] int CompletionTokens,
+    [property: JsonPropertyName("total_tokens")] int TotalTokens)
+{
+    public static TokenUsage? From(ChatUsage? usage) => usage is null ? null : new(usage.PromptTokens, usage.CompletionTokens, usage.TotalTokens);
+}

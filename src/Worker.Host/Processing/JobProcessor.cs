@@ -1,79 +1,55 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
 using Worker.Connector;
 using Worker.Connector.OpenAi;
 using Worker.Host.Configuration;
 using Worker.Host.Contracts;
+using Worker.Host.Handling;
+using Worker.Host.Intake;
+using Worker.Host.Resilience;
 using Worker.Host.Telemetry;
 
 namespace Worker.Host.Processing;
 
-/// <summary>One job: build the chat request, run it through the resilience pipeline, and turn the end into a result.</summary>
+/// <summary>One valid job: its chat request through the <c>llm</c> pipeline, in a <c>chat</c> span; the end becomes a disposition.</summary>
 public sealed partial class JobProcessor
 {
-    private readonly OpenAiChatClient _chat;
-    private readonly LlmResiliencePipeline _pipeline;
-    private readonly OutageMonitor _outages;
+    private readonly IChatCompletionClient _chat;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly IntakeController _intake;
     private readonly WorkerTelemetry _telemetry;
+    private readonly ResultBuilder _results;
     private readonly ResilienceOptions _resilience;
-    private readonly OpenAiOptions _llm;
-    private readonly TimeProvider _time;
     private readonly ILogger<JobProcessor> _logger;
 
     public JobProcessor(
-        OpenAiChatClient chat,
-        LlmResiliencePipeline pipeline,
-        OutageMonitor outages,
+        IChatCompletionClient chat,
+        ResiliencePipelineProvider<string> pipelines,
+        IntakeController intake,
         WorkerTelemetry telemetry,
+        ResultBuilder results,
         IOptions<ResilienceOptions> resilience,
-        IOptions<OpenAiOptions> llm,
-        ILogger<JobProcessor> logger,
-        TimeProvider? time = null)
+        ILogger<JobProcessor> logger)
     {
+        ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(resilience);
-        ArgumentNullException.ThrowIfNull(llm);
         _chat = chat;
-        _pipeline = pipeline;
-        _outages = outages;
+        _pipeline = pipelines.GetPipeline(PipelineNames.Llm);
+        _intake = intake;
         _telemetry = telemetry;
+        _results = results;
         _resilience = resilience.Value;
-        _llm = llm.Value;
         _logger = logger;
-        _time = time ?? TimeProvider.System;
     }
 
-    public async Task<ProcessingOutcome> ProcessAsync(Job job, bool redelivered, long startedTimestamp, CancellationToken cancellationToken)
+    public async Task<Disposition> ProcessAsync(Job job, JobDelivery delivery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
-        var model = job.Model ?? _llm.Model;
-        var request = new ChatCompletionRequest
-        {
-            Model = model,
-            Messages = job.Messages,
-            Temperature = job.Temperature,
-            MaxTokens = job.MaxTokens,
-            Stream = job.Stream,
-            IncludeUsage = true,
-            ExtraParameters = job.Extras.Count == 0 ? null : job.Extras,
-            Timeout = _resilience.AttemptTimeout,
-            TenantId = job.Tenant,
-        };
-
-        using var activity = _telemetry.ActivitySource.StartActivity($"chat {model}", ActivityKind.Client);
-        activity?.SetTag("gen_ai.operation.name", "chat");
-        activity?.SetTag("gen_ai.system", "openai");
-        activity?.SetTag("gen_ai.request.model", model);
-        if (job.Temperature is { } temperature)
-        {
-            activity?.SetTag("gen_ai.request.temperature", temperature);
-        }
-
-        if (job.MaxTokens is { } maxTokens)
-        {
-            activity?.SetTag("gen_ai.request.max_tokens", maxTokens);
-        }
-
+        var model = job.Request.Model ?? _chat.DefaultModel;
+        var request = job.Request with { Model = model, IncludeUsage = true, Timeout = _resilience.AttemptTimeout };
+        using var activity = _telemetry.StartChat(request);
         var attempts = new AttemptCounter();
         try
         {
@@ -86,85 +62,34 @@ public sealed partial class JobProcessor
                 (Counter: attempts, Chat: _chat, Request: request),
                 cancellationToken);
 
-            activity?.SetTag("gen_ai.response.model", completion.Model);
-            activity?.SetTag("gen_ai.response.id", completion.Id);
-            activity?.SetTag("gen_ai.response.finish_reasons", completion.Choices.Select(c => c.FinishReason ?? "").ToArray());
-            if (completion.Usage is { } usage)
-            {
-                activity?.SetTag("gen_ai.usage.input_tokens", usage.PromptTokens);
-                activity?.SetTag("gen_ai.usage.output_tokens", usage.CompletionTokens);
-            }
-
-            _telemetry.Tokens(completion.Usage, model);
-            return ProcessingOutcome.Publish(Result(job, model, redelivered, attempts.Count, startedTimestamp) with
-            {
-                Status = JobResult.Succeeded,
-                Content = completion.Content,
-                FinishReason = completion.FinishReason,
-                Usage = completion.Usage,
-                Completion = completion,
-            });
+            _telemetry.ChatSucceeded(activity, completion, model);
+            return new Disposition.Answer(_results.Succeeded(job, model, completion, attempts.Count, delivery));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested
-            && (LlmResiliencePipeline.IsOutage(ex) || (ex is ConnectorException { IsRetryable: true } && _outages.InOutage)))
+            && (LlmPipeline.IsOutage(ex) || (ex is ConnectorException { IsRetryable: true } && _intake.IsPaused)))
         {
             // An outage (or a retryable failure while one is declared) is not this job's fault: requeue it.
-            activity?.SetStatus(ActivityStatusCode.Error, "outage");
-            _outages.Report(ex.Message);
-            LogRequeued(_logger, job.Id, ex.Message);
-            return ProcessingOutcome.RequeueFor(ex.Message);
+            var reason = SafeText.Escape(ex.Message);
+            WorkerTelemetry.ChatFailed(activity, "outage");
+            _intake.ReportOutage(reason);
+            LogRequeued(_logger, job.Id, reason);
+            return new Disposition.Requeue(reason, job.Id);
         }
         catch (ConnectorException ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.ErrorClass.ToString());
-            activity?.SetTag("error.type", ex.ErrorClass.ToString());
-            LogFailed(_logger, job.Id, ex.ErrorClass, ex.Message);
-            return ProcessingOutcome.Publish(Failure(job, model, redelivered, attempts.Count, startedTimestamp,
-                new JobError(ex.ErrorClass.ToString(), ex.Message, ex.StatusCode, ex.IsRetryable)));
+            var reason = SafeText.Escape(ex.Message);
+            WorkerTelemetry.ChatFailed(activity, ex.ErrorClass.ToString(), ex.StatusCode);
+            LogFailed(_logger, job.Id, ex.ErrorClass, reason);
+            return new Disposition.Answer(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), attempts.Count, delivery));
         }
-        catch (Exception ex) when (LlmResiliencePipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, "timeout");
-            var message = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {attempts.Count} attempt(s).";
-            LogFailed(_logger, job.Id, ErrorClass.Timeout, message);
-            return ProcessingOutcome.Publish(Failure(job, model, redelivered, attempts.Count, startedTimestamp,
-                new JobError(nameof(ErrorClass.Timeout), message, null, true)));
+            var reason = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {attempts.Count} attempt(s).";
+            WorkerTelemetry.ChatFailed(activity, nameof(ErrorClass.Timeout));
+            LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
+            return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), attempts.Count, delivery));
         }
     }
-
-    /// <summary>A failed result for a job that could be read but not run (invalid parameters, poison with an id).</summary>
-    public JobResult Rejected(string id, string tenant, JobForm form, string errorClass, string reason, bool redelivered, long startedTimestamp) =>
-        new()
-        {
-            Id = id,
-            Status = JobResult.Failed,
-            Tenant = tenant,
-            Model = null,
-            Redelivered = redelivered,
-            DurationMs = (long)_time.GetElapsedTime(startedTimestamp).TotalMilliseconds,
-            CompletedAt = _time.GetUtcNow(),
-            Error = new JobError(errorClass, reason, null, false),
-            Form = form,
-            CustomId = form == JobForm.Batch ? id : null,
-        };
-
-    private JobResult Failure(Job job, string model, bool redelivered, int attempts, long started, JobError error) =>
-        Result(job, model, redelivered, attempts, started) with { Status = JobResult.Failed, Error = error };
-
-    private JobResult Result(Job job, string model, bool redelivered, int attempts, long started) => new()
-    {
-        Id = job.Id,
-        Status = JobResult.Failed,
-        Tenant = job.Tenant,
-        Model = model,
-        Attempts = attempts,
-        Redelivered = redelivered,
-        DurationMs = (long)_time.GetElapsedTime(started).TotalMilliseconds,
-        CompletedAt = _time.GetUtcNow(),
-        Metadata = job.Metadata,
-        Form = job.Form,
-        CustomId = job.CustomId,
-    };
 
     private sealed class AttemptCounter
     {

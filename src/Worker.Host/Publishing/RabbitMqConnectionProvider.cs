@@ -1,25 +1,31 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 using Worker.Host.Configuration;
+using Worker.Host.Resilience;
 
 namespace Worker.Host.Publishing;
 
 /// <summary>
 /// The process's one broker connection (automatic recovery on), opened on first use with backoff until the broker
-/// answers. Consumer and publisher share it on separate channels.
+/// answers (the <c>broker</c> pipeline). Consumer and publisher share it on separate channels.
 /// </summary>
 public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 {
     private readonly RabbitMqOptions _options;
     private readonly ILogger<RabbitMqConnectionProvider> _logger;
+    private readonly ResiliencePipeline _pipeline;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IConnection? _connection;
 
-    public RabbitMqConnectionProvider(IOptions<RabbitMqOptions> options, ILogger<RabbitMqConnectionProvider> logger)
+    public RabbitMqConnectionProvider(IOptions<RabbitMqOptions> options, ResiliencePipelineProvider<string> pipelines, ILogger<RabbitMqConnectionProvider> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(pipelines);
+        _pipeline = pipelines.GetPipeline(PipelineNames.Broker);
         _options = options.Value;
         _logger = logger;
     }
@@ -61,22 +67,9 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
             }
 
             var factory = CreateFactory(_options);
-            var delay = TimeSpan.FromMilliseconds(250);
-            for (var attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    _connection = await factory.CreateConnectionAsync(cancellationToken);
-                    LogConnected(_logger, _options.SafeUri());
-                    return _connection;
-                }
-                catch (BrokerUnreachableException ex)
-                {
-                    LogUnreachable(_logger, _options.SafeUri(), attempt, delay.TotalMilliseconds, ex.InnerException?.Message ?? ex.Message);
-                    await Task.Delay(delay, cancellationToken);
-                    delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 10_000));
-                }
-            }
+            _connection = await _pipeline.ExecuteAsync(static async (f, token) => await f.CreateConnectionAsync(token), factory, cancellationToken);
+            LogConnected(_logger, _options.SafeUri());
+            return _connection;
         }
         finally
         {
@@ -104,7 +97,4 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker}")]
     private static partial void LogConnected(ILogger logger, string broker);
-
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "RabbitMQ at {Broker} unreachable (attempt {Attempt}; retry in {DelayMs} ms): {Reason}")]
-    private static partial void LogUnreachable(ILogger logger, string broker, int attempt, double delayMs, string reason);
 }

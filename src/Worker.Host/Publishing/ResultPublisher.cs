@@ -1,31 +1,44 @@
-using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
 using Worker.Host.Configuration;
 using Worker.Host.Contracts;
+using Worker.Host.Resilience;
 
 namespace Worker.Host.Publishing;
 
 /// <summary>
 /// Publishes results and dead letters on a confirm-tracking channel: each publish returns only once the broker has
-/// confirmed it (or throws), under a timeout token (RabbitMQ.Client #1930), so the caller acks only what is safe.
+/// confirmed it (or throws), under a timeout token, through the <c>publish</c> pipeline, so the caller acks only what
+/// is safe. Everything copied from a job into properties and headers is bounded in bytes.
 /// </summary>
 public sealed class ResultPublisher : IAsyncDisposable
 {
+    /// <summary>All headers a dead letter carries over from its job, together (the broker's frame_max is 128 KiB).</summary>
+    public const int MaxCopiedHeaderBytes = 16 * 1024;
+
+    /// <summary>Longest <c>x-reject-reason</c>, in UTF-8 bytes.</summary>
+    public const int MaxReasonBytes = 1024;
+
     private readonly RabbitMqConnectionProvider _connections;
     private readonly RabbitMqOptions _options;
     private readonly WorkerOptions _worker;
+    private readonly ResiliencePipeline _pipeline;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IChannel? _channel;
 
-    public ResultPublisher(RabbitMqConnectionProvider connections, IOptions<RabbitMqOptions> options, IOptions<WorkerOptions> worker)
+    public ResultPublisher(RabbitMqConnectionProvider connections, ResiliencePipelineProvider<string> pipelines, IOptions<RabbitMqOptions> options, IOptions<WorkerOptions> worker)
     {
+        ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(worker);
         _connections = connections;
+        _pipeline = pipelines.GetPipeline(PipelineNames.Publish);
         _options = options.Value;
         _worker = worker.Value;
     }
@@ -39,6 +52,7 @@ public sealed class ResultPublisher : IAsyncDisposable
         {
             Persistent = true,
             ContentType = "application/json",
+            // Job ids are at most JobContract.MaxIdBytes (255) bytes, tenants at most 128 characters: the parser checks.
             CorrelationId = result.Id,
             MessageId = Guid.NewGuid().ToString("N"),
             Timestamp = new AmqpTimestamp(result.CompletedAt.ToUnixTimeSeconds()),
@@ -46,26 +60,18 @@ public sealed class ResultPublisher : IAsyncDisposable
             {
                 ["x-job-status"] = result.Status,
                 ["x-tenant"] = result.Tenant,
-                ["x-contract-version"] = JobParser.ContractVersion,
+                ["x-contract-version"] = JobContract.Version,
             },
         };
         await PublishAsync(_options.ResultsExchange, result.RoutingKey, properties, body, cancellationToken);
     }
 
-    /// <summary>Sends a poison job's original body to the dead-letter exchange with the reason in <c>x-reject-reason</c>.</summary>
+    /// <summary>Sends a job's original body to the dead-letter exchange with the reason in <c>x-reject-reason</c>.</summary>
     public async Task DeadLetterAsync(ReadOnlyMemory<byte> body, IReadOnlyBasicProperties original, string reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(original);
-        var headers = new Dictionary<string, object?>();
-        if (original.Headers is not null)
-        {
-            foreach (var (key, value) in original.Headers)
-            {
-                headers[key] = value;
-            }
-        }
-
-        headers["x-reject-reason"] = reason.Length > 1000 ? reason[..1000] : reason;
+        var headers = CopyHeaders(original.Headers);
+        headers["x-reject-reason"] = ClipUtf8(reason, MaxReasonBytes);
         headers["x-original-queue"] = _options.JobsQueue;
         headers["x-rejected-at"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
         var properties = new BasicProperties
@@ -79,13 +85,76 @@ public sealed class ResultPublisher : IAsyncDisposable
         await PublishAsync(_options.DeadLetterExchange, _options.JobsQueue, properties, body, cancellationToken);
     }
 
+    /// <summary>The job's headers, unless together they exceed <see cref="MaxCopiedHeaderBytes"/>: then none, and a marker.</summary>
+    internal static Dictionary<string, object?> CopyHeaders(IDictionary<string, object?>? source)
+    {
+        var headers = new Dictionary<string, object?>();
+        if (source is null)
+        {
+            return headers;
+        }
+
+        var size = source.Sum(pair => Encoding.UTF8.GetByteCount(pair.Key) + 8 + SizeOf(pair.Value));
+        if (size > MaxCopiedHeaderBytes)
+        {
+            headers["x-original-headers-dropped"] = size;
+            return headers;
+        }
+
+        foreach (var (key, value) in source)
+        {
+            headers[key] = value;
+        }
+
+        return headers;
+    }
+
+    /// <summary>Cuts text to at most <paramref name="maxBytes"/> UTF-8 bytes, on a character boundary.</summary>
+    internal static string ClipUtf8(string text, int maxBytes)
+    {
+        if (Encoding.UTF8.GetByteCount(text) <= maxBytes)
+        {
+            return text;
+        }
+
+        var length = Math.Min(text.Length, maxBytes);
+        while (length > 0 && Encoding.UTF8.GetByteCount(text.AsSpan(0, length)) > maxBytes - 3)
+        {
+            length--;
+        }
+
+        if (length > 0 && char.IsHighSurrogate(text[length - 1]))
+        {
+            length--;
+        }
+
+        return text[..length] + "…";
+    }
+
+    // An estimate of a header value's encoded size: exact for strings and byte arrays, recursive for tables and arrays.
+    private static int SizeOf(object? value) => value switch
+    {
+        null => 1,
+        string text => Encoding.UTF8.GetByteCount(text) + 5,
+        byte[] bytes => bytes.Length + 5,
+        IDictionary<string, object?> table => table.Sum(pair => Encoding.UTF8.GetByteCount(pair.Key) + 2 + SizeOf(pair.Value)) + 5,
+        System.Collections.IEnumerable list => list.Cast<object?>().Sum(SizeOf) + 5,
+        _ => 9,
+    };
+
     private async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var channel = await GetChannelAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.PublishTimeout);
-        Activity.Current?.SetTag("messaging.destination.name", exchange);
-        await channel.BasicPublishAsync(exchange, routingKey, mandatory: false, properties, body, timeout.Token);
+        var state = (Publisher: this, Exchange: exchange, RoutingKey: routingKey, Properties: properties, Body: body);
+        await _pipeline.ExecuteAsync(
+            static async (s, token) =>
+            {
+                var channel = await s.Publisher.GetChannelAsync(token);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+                timeout.CancelAfter(s.Publisher._options.PublishTimeout);
+                await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, mandatory: false, s.Properties, s.Body, timeout.Token);
+            },
+            state,
+            cancellationToken);
     }
 
     private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)
@@ -106,7 +175,7 @@ public sealed class ResultPublisher : IAsyncDisposable
             var connection = await _connections.GetAsync(cancellationToken);
             if (!connection.IsOpen)
             {
-                // The connection is recovering; its channels come back with it. The caller retries.
+                // The connection is recovering; its channels come back with it. The pipeline retries.
                 throw new AlreadyClosedException(connection.CloseReason ?? new ShutdownEventArgs(ShutdownInitiator.Library, 0, "connection recovering"));
             }
 

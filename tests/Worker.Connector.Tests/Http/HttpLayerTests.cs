@@ -110,13 +110,13 @@ public sealed class HttpLayerTests
     public void Chat_body_has_typed_fields_stream_options_and_passes_extras_through()
     {
         using var extras = JsonDocument.Parse("""{"top_p":0.5,"stop":["x"],"model":"ignored","temperature":1.9}""");
-        var body = OpenAiChatClient.BuildBody(new ChatCompletionRequest
+        var body = System.Text.Encoding.UTF8.GetString(OpenAiChatClient.BuildBody(new ChatCompletionRequest
         {
             Messages = [ChatMessage.System("be brief"), ChatMessage.User("What is the capital of France?")],
             Temperature = 0.2,
             MaxTokens = 256,
             ExtraParameters = extras.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone()),
-        }, "gpt-4o-mini");
+        }, "gpt-4o-mini"));
         using var json = JsonDocument.Parse(body);
         var root = json.RootElement;
         Assert.Equal("gpt-4o-mini", root.GetProperty("model").GetString());

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Worker.Host.Contracts;
 
 namespace Worker.Host.Tests.Contracts;
@@ -17,13 +16,13 @@ public sealed class JobParserTests
             {"id":"job-42","tenant":"acme","model":"gpt-4o-mini","messages":[{"role":"user","content":"What is the capital of France?"}],
              "stream":false,"params":{"temperature":0.2,"max_tokens":256,"top_p":0.9},"metadata":{"any":"json"}}
             """);
-        Assert.Equal(JobParseOutcome.Valid, result.Outcome);
+        Assert.Null(result.Rejection);
         var job = result.Job!;
-        Assert.Equal(("job-42", "acme", "gpt-4o-mini", false), (job.Id, job.Tenant, job.Model, job.Stream));
-        Assert.Equal("What is the capital of France?", Assert.Single(job.Messages).Content);
-        Assert.Equal(0.2, job.Temperature);
-        Assert.Equal(256, job.MaxTokens);
-        Assert.Equal(0.9, job.Extras["top_p"].GetDouble());
+        Assert.Equal(("job-42", "acme", "gpt-4o-mini", false), (job.Id, job.Tenant, job.Request.Model, job.Request.Stream));
+        Assert.Equal("What is the capital of France?", Assert.Single(job.Request.Messages).Content);
+        Assert.Equal(0.2, job.Request.Temperature);
+        Assert.Equal(256, job.Request.MaxTokens);
+        Assert.Equal(0.9, job.Request.ExtraParameters!["top_p"].GetDouble());
         Assert.Equal("json", job.Metadata!.Value.GetProperty("any").GetString());
         Assert.Equal(JobForm.Native, job.Form);
     }
@@ -33,9 +32,9 @@ public sealed class JobParserTests
     {
         var job = Parse("""{"id":"a","prompt":"Hi"}""").Job!;
         Assert.Equal("default", job.Tenant);
-        Assert.Null(job.Model);
-        Assert.True(job.Stream);
-        var message = Assert.Single(job.Messages);
+        Assert.Null(job.Request.Model);
+        Assert.True(job.Request.Stream);
+        var message = Assert.Single(job.Request.Messages);
         Assert.Equal(("user", "Hi"), (message.Role, message.Content));
     }
 
@@ -46,14 +45,14 @@ public sealed class JobParserTests
             {"custom_id":"request-1","method":"POST","url":"/v1/chat/completions",
              "body":{"model":"gpt-3.5-turbo-0125","messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"Hello world!"}],"max_tokens":1000,"seed":7}}
             """);
-        Assert.Equal(JobParseOutcome.Valid, result.Outcome);
+        Assert.Null(result.Rejection);
         var job = result.Job!;
         Assert.Equal(("request-1", "request-1", JobForm.Batch), (job.Id, job.CustomId, job.Form));
-        Assert.Equal("gpt-3.5-turbo-0125", job.Model);
-        Assert.Equal(2, job.Messages.Count);
-        Assert.Equal(1000, job.MaxTokens);
-        Assert.Equal(7, job.Extras["seed"].GetInt32());
-        Assert.False(job.Extras.ContainsKey("messages"));
+        Assert.Equal("gpt-3.5-turbo-0125", job.Request.Model);
+        Assert.Equal(2, job.Request.Messages.Count);
+        Assert.Equal(1000, job.Request.MaxTokens);
+        Assert.Equal(7, job.Request.ExtraParameters!["seed"].GetInt32());
+        Assert.False(job.Request.ExtraParameters!.ContainsKey("messages"));
     }
 
     [Theory]
@@ -73,7 +72,7 @@ public sealed class JobParserTests
     public void Structural_problems_are_poison_with_a_reason(string body, string reasonCode)
     {
         var result = Parse(body);
-        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.Equal(JobOutcome.DeadLettered, result.Rejection);
         Assert.StartsWith(reasonCode, result.Reason, StringComparison.Ordinal);
     }
 
@@ -81,7 +80,7 @@ public sealed class JobParserTests
     public void Poison_with_a_readable_id_keeps_the_id()
     {
         var result = Parse("""{"id":"job-7","tenant":"acme","prompt":42}""");
-        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.Equal(JobOutcome.DeadLettered, result.Rejection);
         Assert.Equal("job-7", result.Id);
         Assert.Equal("acme", result.Tenant);
     }
@@ -97,7 +96,7 @@ public sealed class JobParserTests
     public void Readable_jobs_with_bad_parameters_are_invalid_not_poison(string body, string reasonCode)
     {
         var result = Parse(body);
-        Assert.Equal(JobParseOutcome.InvalidParameters, result.Outcome);
+        Assert.Equal(JobOutcome.Failed, result.Rejection);
         Assert.NotNull(result.Id);
         Assert.StartsWith(reasonCode, result.Reason, StringComparison.Ordinal);
     }
@@ -107,7 +106,7 @@ public sealed class JobParserTests
     {
         var body = Encoding.UTF8.GetBytes($$"""{"id":"big","prompt":"{{new string('x', 5000)}}"}""");
         var result = _parser.Parse(body);
-        Assert.Equal(JobParseOutcome.Poison, result.Outcome);
+        Assert.Equal(JobOutcome.DeadLettered, result.Rejection);
         Assert.StartsWith("too_large", result.Reason, StringComparison.Ordinal);
     }
 
@@ -115,15 +114,15 @@ public sealed class JobParserTests
     public void Deep_nesting_and_invalid_utf8_are_poison()
     {
         var deep = "{\"id\":\"d\",\"metadata\":" + new string('[', 200) + new string(']', 200) + ",\"prompt\":\"p\"}";
-        Assert.Equal(JobParseOutcome.Poison, Parse(deep).Outcome);
+        Assert.Equal(JobOutcome.DeadLettered, Parse(deep).Rejection);
         byte[] invalidUtf8 = [.. "{\"id\":\"u\",\"prompt\":\""u8, 0xC3, 0x28, .. "\"}"u8];
-        Assert.Equal(JobParseOutcome.Poison, _parser.Parse(invalidUtf8).Outcome);
+        Assert.Equal(JobOutcome.DeadLettered, _parser.Parse(invalidUtf8).Rejection);
     }
 
     [Fact]
     public void Unknown_fields_are_ignored()
     {
-        Assert.Equal(JobParseOutcome.Valid, Parse("""{"id":"a","prompt":"p","colour":"blue","nested":{"x":[1,2]}}""").Outcome);
+        Assert.Null(Parse("""{"id":"a","prompt":"p","colour":"blue","nested":{"x":[1,2]}}""").Rejection);
     }
 
     [Fact]
@@ -135,62 +134,7 @@ public sealed class JobParserTests
             var bytes = new byte[random.Next(0, 200)];
             random.NextBytes(bytes);
             var result = _parser.Parse(bytes);
-            Assert.NotEqual(JobParseOutcome.Valid, result.Outcome);
+            Assert.NotNull(result.Rejection);
         }
-    }
-
-    [Fact]
-    public void Result_json_has_the_contract_fields()
-    {
-        using var metadata = JsonDocument.Parse("""{"k":"v"}""");
-        var result = new JobResult
-        {
-            Id = "job-42",
-            Status = JobResult.Succeeded,
-            Tenant = "acme",
-            Model = "gpt-4o-mini",
-            Content = "Paris.",
-            FinishReason = "stop",
-            Usage = new Worker.Connector.OpenAi.ChatUsage(9, 7, 16),
-            Attempts = 1,
-            DurationMs = 123,
-            CompletedAt = DateTimeOffset.UnixEpoch,
-            Metadata = metadata.RootElement.Clone(),
-        };
-        using var json = JsonDocument.Parse(ResultSerializer.Serialize(result, batchOutputForm: false));
-        var root = json.RootElement;
-        foreach (var field in new[] { "id", "status", "tenant", "model", "content", "finish_reason", "usage", "attempts", "redelivered", "duration_ms", "completed_at", "metadata", "error" })
-        {
-            Assert.True(root.TryGetProperty(field, out _), $"missing {field}");
-        }
-
-        Assert.Equal(16, root.GetProperty("usage").GetProperty("total_tokens").GetInt32());
-        Assert.Equal(JsonValueKind.Null, root.GetProperty("error").ValueKind);
-        Assert.Equal("v", root.GetProperty("metadata").GetProperty("k").GetString());
-        Assert.Equal("completion.succeeded", result.RoutingKey);
-    }
-
-    [Fact]
-    public void Failed_result_and_batch_output_form()
-    {
-        var failed = new JobResult
-        {
-            Id = "r1",
-            CustomId = "r1",
-            Form = JobForm.Batch,
-            Status = JobResult.Failed,
-            Tenant = "t",
-            Error = new JobError("RateLimited", "HTTP 429", 429, true),
-        };
-        using var native = JsonDocument.Parse(ResultSerializer.Serialize(failed, batchOutputForm: false));
-        var error = native.RootElement.GetProperty("error");
-        Assert.Equal(("RateLimited", 429, true), (error.GetProperty("class").GetString(), error.GetProperty("status_code").GetInt32(), error.GetProperty("retryable").GetBoolean()));
-        Assert.Equal("completion.failed", failed.RoutingKey);
-
-        using var batch = JsonDocument.Parse(ResultSerializer.Serialize(failed, batchOutputForm: true));
-        Assert.Equal("r1", batch.RootElement.GetProperty("custom_id").GetString());
-        Assert.StartsWith("batch_req_", batch.RootElement.GetProperty("id").GetString(), StringComparison.Ordinal);
-        Assert.Equal(429, batch.RootElement.GetProperty("response").GetProperty("status_code").GetInt32());
-        Assert.Equal("RateLimited", batch.RootElement.GetProperty("error").GetProperty("code").GetString());
     }
 }

@@ -27,14 +27,8 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
 
         await runtime.DisposeAsync();
         await harness.PublishAsync(Enumerable.Range(0, 10).Select(i => Job($"during-{i}", $"During the outage {i}")));
-        var consumer = harness.Service<JobConsumer>();
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!consumer.Paused && DateTime.UtcNow < until)
-        {
-            await Task.Delay(50);
-        }
-
-        Assert.True(consumer.Paused, "intake should pause while the runtime is down");
+        var consumer = harness.Service<RabbitMqJobSource>();
+        Assert.True(await Eventually.TrueAsync(() => consumer.Paused, TimeSpan.FromSeconds(30)), "intake should pause while the runtime is down");
         Assert.Empty(await harness.ResultsWithinAsync(TimeSpan.FromSeconds(3)));
         // Nothing failed and nothing was answered: the jobs wait in the queue (or unacked in hand, being requeued).
         Assert.InRange(await harness.QueueDepthAsync(harness.JobsQueue), 1u, 10u);
@@ -71,20 +65,19 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
         Assert.Equal(AnswerGenerator.Generate("gpt-4o-mini", "Trace me"), result.Content);
         Assert.True(result.Headers.ContainsKey("traceparent"), "the result carries trace context");
 
-        Activity Span(Func<Activity, bool> match, string what)
+        async Task<Activity> Span(Func<Activity, bool> match, string what)
         {
-            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-            while (DateTime.UtcNow < until)
+            Activity? Find()
             {
                 lock (spans)
                 {
-                    if (spans.FirstOrDefault(s => s.TraceId == traceId && match(s)) is { } found)
-                    {
-                        return found;
-                    }
+                    return spans.FirstOrDefault(s => s.TraceId == traceId && match(s));
                 }
+            }
 
-                Thread.Sleep(50);
+            if (await Eventually.FindAsync(Find, TimeSpan.FromSeconds(10)) is { } found)
+            {
+                return found;
             }
 
             lock (spans)
@@ -95,15 +88,15 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
             return null!;
         }
 
-        var process = Span(s => s.Source.Name == WorkerTelemetry.SourceName && s.Kind == ActivityKind.Consumer, "process");
-        var chat = Span(s => s.Source.Name == WorkerTelemetry.SourceName && s.DisplayName.StartsWith("chat ", StringComparison.Ordinal), "chat");
-        var client = Span(s => s.Source.Name == Worker.Connector.ConnectorDiagnostics.ActivitySourceName, "runtime client");
-        var server = Span(s => s.Source.Name == "Worker.Runtime" && s.Kind == ActivityKind.Server, "runtime server");
-        var http = Span(s => s.Kind == ActivityKind.Client && s.Source.Name.Contains("Http", StringComparison.Ordinal), "outbound HTTP");
-        var publish = Span(s => s.Source.Name == RabbitMQ.Client.RabbitMQActivitySource.PublisherSourceName && s.ParentSpanId == process.SpanId, "result publish");
+        var process = await Span(s => s.Source.Name == WorkerTelemetry.SourceName && s.Kind == ActivityKind.Consumer, "process");
+        var chat = await Span(s => s.Source.Name == WorkerTelemetry.SourceName && s.DisplayName.StartsWith("chat ", StringComparison.Ordinal), "chat");
+        var client = await Span(s => s.Source.Name == Worker.Connector.ConnectorDiagnostics.ActivitySourceName, "runtime client");
+        var server = await Span(s => s.Source.Name == "Worker.Runtime" && s.Kind == ActivityKind.Server, "runtime server");
+        var http = await Span(s => s.Kind == ActivityKind.Client && s.Source.Name.Contains("Http", StringComparison.Ordinal), "outbound HTTP");
+        var publish = await Span(s => s.Source.Name == RabbitMQ.Client.RabbitMQActivitySource.PublisherSourceName && s.ParentSpanId == process.SpanId, "result publish");
 
         // In this process RabbitMQ.Client's publisher span wraps the test's publish too: producer → publish → process.
-        var jobPublish = Span(s => s.Source.Name == RabbitMQ.Client.RabbitMQActivitySource.PublisherSourceName && s.ParentSpanId == producerSpan, "job publish");
+        var jobPublish = await Span(s => s.Source.Name == RabbitMQ.Client.RabbitMQActivitySource.PublisherSourceName && s.ParentSpanId == producerSpan, "job publish");
         Assert.Equal(jobPublish.SpanId, process.ParentSpanId);
         Assert.Equal(process.SpanId, chat.ParentSpanId);
         Assert.Equal(chat.SpanId, client.ParentSpanId);

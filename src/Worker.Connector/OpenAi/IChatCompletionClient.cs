@@ -1,0 +1,10 @@
+namespace Worker.Connector.OpenAi;
+
+/// <summary>Sends one chat completion request and returns the finished completion, or throws a classified <see cref="ConnectorException"/>.</summary>
+public interface IChatCompletionClient
+{
+    /// <summary>The model used when a request names none.</summary>
+    string DefaultModel { get; }
+
+    Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using Worker.Host.Contracts;
+using Worker.Host.Processing;
+
+namespace Worker.Host.Handling;
+
+/// <summary>
+/// Decides what happens to one delivery — the README's "What happens to a job" table in code. Knows nothing of
+/// RabbitMQ: a body and a redelivered flag in, a <see cref="Disposition"/> out. A job's own content can only ever end
+/// that job (failed result or dead letter); it never makes the worker requeue it or call the endpoint again.
+/// </summary>
+public sealed partial class JobHandler
+{
+    private readonly JobParser _parser;
+    private readonly JobProcessor _processor;
+    private readonly ResultBuilder _results;
+    private readonly string _defaultTenant;
+    private readonly ILogger<JobHandler> _logger;
+
+    public JobHandler(JobParser parser, JobProcessor processor, ResultBuilder results, string defaultTenant, ILogger<JobHandler> logger)
+    {
+        _parser = parser;
+        _processor = processor;
+        _results = results;
+        _defaultTenant = defaultTenant;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Never throws but for cancellation (the worker is stopping: the job source requeues the delivery).
+    /// </summary>
+    public async Task<Disposition> HandleAsync(JobDelivery delivery, CancellationToken cancellationToken)
+    {
+        var parsed = _parser.Parse(delivery.Body);
+        switch (parsed.Rejection)
+        {
+            case JobOutcome.DeadLettered:
+                LogPoison(_logger, parsed.Id, parsed.Reason!);
+                return new Disposition.DeadLetter(parsed.Reason!, parsed.Id is { } poisonId
+                    ? _results.Rejected(poisonId, parsed.Tenant ?? _defaultTenant, "Poison", parsed.Reason!, delivery)
+                    : null, parsed.Id);
+            case JobOutcome.Failed:
+                LogInvalid(_logger, parsed.Id!, parsed.Reason!);
+                return new Disposition.Answer(_results.Rejected(parsed.Id!, parsed.Tenant!, "InvalidRequest", parsed.Reason!, delivery));
+        }
+
+        var job = parsed.Job!;
+        try
+        {
+            return await _processor.ProcessAsync(job, delivery, cancellationToken);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // A failure that is neither the broker's nor the endpoint's: terminal for this job, so that it cannot
+            // go round again (and call the endpoint again) until the delivery limit drops it without a reason.
+            var reason = SafeText.Escape($"internal_error: {ex.GetType().Name}: {ex.Message}");
+            LogUnexpected(_logger, ex, job.Id);
+            return new Disposition.DeadLetter(reason, _results.Rejected(job.Id, job.Tenant, "Internal", reason, delivery), job.Id);
+        }
+    }
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "Dead-lettered job (id {JobId}): {Reason}")]
+    private static partial void LogPoison(ILogger logger, string? jobId, string reason);
+
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Job {JobId} is invalid: {Reason}")]
+    private static partial void LogInvalid(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Error, Message = "Unexpected failure on job {JobId}; dead-lettered")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception, string jobId);
+}

@@ -1,0 +1,53 @@
+using Worker.Connector.OpenAi;
+using Worker.Host.Contracts;
+using Worker.Host.Handling;
+
+namespace Worker.Host.Processing;
+
+/// <summary>Builds results with the time a delivery took and when it completed.</summary>
+public sealed class ResultBuilder
+{
+    private readonly TimeProvider _time;
+
+    public ResultBuilder(TimeProvider? time = null) => _time = time ?? TimeProvider.System;
+
+    public JobResult Succeeded(Job job, string model, ChatCompletion completion, int attempts, JobDelivery delivery) =>
+        For(job, model, attempts, delivery) with
+        {
+            Status = JobStatus.Succeeded,
+            Content = completion.Content,
+            FinishReason = completion.FinishReason,
+            Usage = TokenUsage.From(completion.Usage),
+            Completion = completion,
+        };
+
+    public JobResult Failed(Job job, string model, JobError error, int attempts, JobDelivery delivery) =>
+        For(job, model, attempts, delivery) with { Error = error };
+
+    /// <summary>A failed result for a job that could be read but not run (invalid parameters, poison with an id).</summary>
+    public JobResult Rejected(string id, string tenant, string errorClass, string reason, JobDelivery delivery) => new()
+    {
+        Id = id,
+        Status = JobStatus.Failed,
+        Tenant = tenant,
+        Redelivered = delivery.Redelivered,
+        DurationMs = (long)_time.GetElapsedTime(delivery.ReceivedTimestamp).TotalMilliseconds,
+        CompletedAt = _time.GetUtcNow(),
+        Error = new JobError(errorClass, reason, null, false),
+    };
+
+    private JobResult For(Job job, string model, int attempts, JobDelivery delivery) => new()
+    {
+        Id = job.Id,
+        Status = JobStatus.Failed,
+        Tenant = job.Tenant,
+        Model = model,
+        Attempts = attempts,
+        Redelivered = delivery.Redelivered,
+        DurationMs = (long)_time.GetElapsedTime(delivery.ReceivedTimestamp).TotalMilliseconds,
+        CompletedAt = _time.GetUtcNow(),
+        Metadata = job.Metadata,
+        Form = job.Form,
+        CustomId = job.CustomId,
+    };
+}

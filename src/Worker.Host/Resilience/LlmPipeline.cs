@@ -1,0 +1,68 @@
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+using Worker.Connector;
+using Worker.Host.Configuration;
+
+namespace Worker.Host.Resilience;
+
+/// <summary>
+/// The <see cref="PipelineNames.Llm"/> pipeline, outermost first: the job's total budget, retry (exponential backoff
+/// with jitter, honouring a capped Retry-After), and a circuit breaker shared by all jobs that reports an outage when
+/// it opens. The attempt timeout is the runtime client's per-request timeout (sent as the deadline and enforced).
+/// </summary>
+public static class LlmPipeline
+{
+    public static ResiliencePipelineBuilder Configure(ResiliencePipelineBuilder builder, ResilienceOptions options, Action<string> reportOutage, Action<OnRetryArguments<object>>? onRetry = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        builder.AddTimeout(options.TotalTimeout);
+        if (options.MaxRetryAttempts > 0)
+        {
+            // Polly requires at least one retry; 0 means "no retry strategy at all".
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<ConnectorException>(e => e.IsRetryable),
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.BaseDelay,
+                MaxDelay = options.MaxDelay,
+                DelayGenerator = args => ValueTask.FromResult(RetryAfterDelay(args.Outcome.Exception, options.MaxRetryAfter)),
+                OnRetry = args =>
+                {
+                    onRetry?.Invoke(args);
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+
+        return builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            // Only outage-shaped failures count: an unreachable runtime, 5xx, timeouts. 429 and 4xx do not.
+            ShouldHandle = new PredicateBuilder().Handle<ConnectorException>(e => e.ErrorClass is ErrorClass.Transient or ErrorClass.Timeout),
+            FailureRatio = options.BreakerFailureRatio,
+            MinimumThroughput = options.BreakerMinimumThroughput,
+            SamplingDuration = options.BreakerSamplingDuration,
+            BreakDuration = options.BreakerBreakDuration,
+            OnOpened = args =>
+            {
+                reportOutage($"circuit opened for {args.BreakDuration.TotalSeconds:0.#} s: {args.Outcome.Exception?.Message}");
+                return ValueTask.CompletedTask;
+            },
+        });
+    }
+
+    /// <summary>Retry-After from the upstream wins over the backoff, capped; null = use the backoff.</summary>
+    public static TimeSpan? RetryAfterDelay(Exception? exception, TimeSpan cap) =>
+        exception is ConnectorException { RetryAfter: { } retryAfter } ? (retryAfter < cap ? retryAfter : cap) : null;
+
+    /// <summary>True when the exception means "outage, try later" rather than "this job failed".</summary>
+    public static bool IsOutage(Exception exception) =>
+        exception is BrokenCircuitException or IsolatedCircuitException || exception is ConnectorException { RuntimeUnavailable: true };
+
+    /// <summary>True when the job's total budget ran out.</summary>
+    public static bool IsBudgetExhausted(Exception exception) => exception is TimeoutRejectedException;
+}
