@@ -13,7 +13,6 @@ namespace Worker.Host.Contracts;
 public sealed class JobParser
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = JobContract.MaxDepth };
-    private static readonly HashSet<string> Roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool" };
     private static readonly string[] BatchTypedFields = ["model", "messages", "stream", "stream_options"];
 
     private readonly int _maxBytes;
@@ -93,7 +92,7 @@ public sealed class JobParser
             return JobParseResult.Poison($"invalid_field: '{idField}' must be a string");
         }
 
-        if (!TryReadText(idValue, out var id) || id.Length == 0 || Encoding.UTF8.GetByteCount(id) > JobContract.MaxIdBytes || !SafeText.IsPrintable(id))
+        if (!JobFields.TryReadText(idValue, out var id) || id.Length == 0 || Encoding.UTF8.GetByteCount(id) > JobContract.MaxIdBytes || !SafeText.IsPrintable(id))
         {
             return JobParseResult.Poison($"invalid_field: '{idField}' must be 1 to {JobContract.MaxIdBytes} UTF-8 bytes of printable characters");
         }
@@ -105,7 +104,7 @@ public sealed class JobParser
                 return JobParseResult.Poison("invalid_field: 'tenant' must be a string", id, _defaultTenant);
             }
 
-            if (!TryReadText(tenantValue, out var tenant) || tenant.Length is 0 or > JobContract.MaxTenantLength || !SafeText.IsPrintable(tenant))
+            if (!JobFields.TryReadText(tenantValue, out var tenant) || tenant.Length is 0 or > JobContract.MaxTenantLength || !SafeText.IsPrintable(tenant))
             {
                 return JobParseResult.Poison($"invalid_field: 'tenant' must be 1 to {JobContract.MaxTenantLength} printable characters", id, _defaultTenant);
             }
@@ -123,7 +122,7 @@ public sealed class JobParser
 
         var document = root.Deserialize(ContractJsonContext.Default.JobMessage)!;
         var messages = new List<ChatMessage>();
-        if (document.Messages is not null && ReadMessages(document.Messages, messages, id, tenant) is { } messageError)
+        if (document.Messages is not null && JobFields.ReadMessages(document.Messages, messages, id, tenant) is { } messageError)
         {
             return messageError;
         }
@@ -138,8 +137,8 @@ public sealed class JobParser
             return JobParseResult.Invalid("missing_messages: a job needs 'prompt' or a non-empty 'messages' array", id, tenant);
         }
 
-        var parameters = new Parameters();
-        if (document.Params is not null && ReadParameters(document.Params, [], parameters, id, tenant) is { } parameterError)
+        var parameters = new JobParameters();
+        if (document.Params is not null && JobFields.ReadParameters(document.Params, [], _policy, parameters, id, tenant) is { } parameterError)
         {
             return parameterError;
         }
@@ -172,7 +171,7 @@ public sealed class JobParser
         }
 
         var messages = new List<ChatMessage>(body.Messages.Count);
-        if (ReadMessages(body.Messages, messages, id, tenant) is { } messageError)
+        if (JobFields.ReadMessages(body.Messages, messages, id, tenant) is { } messageError)
         {
             return messageError;
         }
@@ -182,8 +181,8 @@ public sealed class JobParser
             return JobParseResult.Invalid("missing_messages: body.messages is empty", id, tenant);
         }
 
-        var parameters = new Parameters();
-        if (ReadParameters(line.Body, BatchTypedFields, parameters, id, tenant) is { } parameterError)
+        var parameters = new JobParameters();
+        if (JobFields.ReadParameters(line.Body, BatchTypedFields, _policy, parameters, id, tenant) is { } parameterError)
         {
             return parameterError;
         }
@@ -191,7 +190,7 @@ public sealed class JobParser
         return Valid(id, tenant, body.Model, body.Stream, messages, parameters, null, JobForm.Batch);
     }
 
-    private JobParseResult Valid(string id, string tenant, string? model, bool? stream, List<ChatMessage> messages, Parameters parameters, JsonElement? metadata, JobForm form)
+    private JobParseResult Valid(string id, string tenant, string? model, bool? stream, List<ChatMessage> messages, JobParameters parameters, JsonElement? metadata, JobForm form)
     {
         if (model is not null && (model.Length is 0 or > JobContract.MaxModelLength || !SafeText.IsPrintable(model)))
         {
@@ -218,145 +217,8 @@ public sealed class JobParser
         });
     }
 
-    private static JobParseResult? ReadMessages(List<MessageDocument> source, List<ChatMessage> messages, string id, string tenant)
-    {
-        for (var index = 0; index < source.Count; index++)
-        {
-            if (source[index] is not { } item)
-            {
-                return JobParseResult.Poison($"invalid_field: messages[{index}] must be an object", id, tenant);
-            }
-
-            if (!Roles.Contains(item.Role))
-            {
-                return JobParseResult.Invalid($"invalid_parameter: messages[{index}].role '{item.Role}' is not one of system, developer, user, assistant, tool", id, tenant);
-            }
-
-            string? content = null;
-            switch (item.Content?.ValueKind)
-            {
-                case null or JsonValueKind.Null:
-                    break;
-                case JsonValueKind.String:
-                    content = item.Content.Value.GetString();
-                    break;
-                case JsonValueKind.Array:
-                    return JobParseResult.Poison($"invalid_field: messages[{index}].content arrays (multimodal parts) are not supported; use a string", id, tenant);
-                default:
-                    return JobParseResult.Poison($"invalid_field: messages[{index}].content must be a string", id, tenant);
-            }
-
-            var name = item.Name is { ValueKind: JsonValueKind.String } n ? n.GetString() : null;
-            messages.Add(new ChatMessage(item.Role, content) { Name = name });
-        }
-
-        return null;
-    }
-
-    private JobParseResult? ReadParameters(Dictionary<string, JsonElement> source, string[] typed, Parameters parameters, string id, string tenant)
-    {
-        foreach (var (name, value) in source)
-        {
-            switch (name)
-            {
-                case "temperature":
-                    if (value.ValueKind == JsonValueKind.Null)
-                    {
-                        break;
-                    }
-
-                    if (value.ValueKind != JsonValueKind.Number)
-                    {
-                        return JobParseResult.Poison("invalid_field: 'temperature' must be a number", id, tenant);
-                    }
-
-                    parameters.Temperature = value.GetDouble();
-                    if (parameters.Temperature is < 0 or > 2)
-                    {
-                        return JobParseResult.Invalid($"invalid_parameter: temperature {parameters.Temperature} is outside [0, 2]", id, tenant);
-                    }
-
-                    break;
-                case "max_tokens" or "max_completion_tokens":
-                    if (value.ValueKind == JsonValueKind.Null || (name == "max_completion_tokens" && parameters.MaxTokens is not null))
-                    {
-                        break;
-                    }
-
-                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var tokens))
-                    {
-                        return JobParseResult.Poison($"invalid_field: '{name}' must be an integer", id, tenant);
-                    }
-
-                    if (tokens < 1 || tokens > _policy.MaxOutputTokens)
-                    {
-                        return JobParseResult.Invalid($"invalid_parameter: {name} {tokens} is outside [1, {_policy.MaxOutputTokens}] (Llm:Parameters:MaxOutputTokens)", id, tenant);
-                    }
-
-                    parameters.MaxTokens = tokens;
-                    break;
-                case "n" when value.ValueKind != JsonValueKind.Null:
-                    if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var choices) || choices < 1 || choices > _policy.MaxChoices)
-                    {
-                        return JobParseResult.Invalid($"invalid_parameter: n must be an integer in [1, {_policy.MaxChoices}] (Llm:Parameters:MaxChoices)", id, tenant);
-                    }
-
-                    parameters.Extras[name] = value.Clone();
-                    break;
-                default:
-                    if (Array.IndexOf(typed, name) >= 0)
-                    {
-                        break;
-                    }
-
-                    if (_policy.Refuse(name) is { } refused)
-                    {
-                        return JobParseResult.Invalid(refused, id, tenant);
-                    }
-
-                    parameters.Extras[name] = value.Clone();
-                    break;
-            }
-        }
-
-        return null;
-    }
-
     private static string? ReadString(JsonElement root, string field) =>
-        root.TryGetProperty(field, out var value) && TryReadText(value, out var text) ? text : null;
-
-    /// <summary>A string's value or a number's digits; false for other kinds and for strings that are not valid UTF-16 (lone surrogates).</summary>
-    private static bool TryReadText(JsonElement value, out string text)
-    {
-        text = "";
-        switch (value.ValueKind)
-        {
-            case JsonValueKind.Number:
-                text = value.GetRawText();
-                return true;
-            case JsonValueKind.String:
-                // GetString throws on invalid UTF-8 and lone surrogates: the only way the reader reports them.
-                try
-                {
-                    text = value.GetString()!;
-                    return true;
-                }
-                catch (InvalidOperationException)
-                {
-                    return false;
-                }
-
-            default:
-                return false;
-        }
-    }
+        root.TryGetProperty(field, out var value) && JobFields.TryReadText(value, out var text) ? text : null;
 
     private static string FieldName(string? path) => string.IsNullOrEmpty(path) ? "$" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
-
-    private sealed class Parameters
-    {
-        public double? Temperature { get; set; }
-        public int? MaxTokens { get; set; }
-        public Dictionary<string, JsonElement> Extras { get; } = new(StringComparer.Ordinal);
-    }
 }

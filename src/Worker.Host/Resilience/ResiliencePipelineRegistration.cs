@@ -12,7 +12,7 @@ using Worker.Host.Intake;
 namespace Worker.Host.Resilience;
 
 /// <summary>Registers the worker's three named pipelines; Polly's telemetry (logs and the <c>Polly</c> meter) comes with them.</summary>
-internal static partial class ResiliencePipelineRegistration
+public static partial class ResiliencePipelineRegistration
 {
     public static IServiceCollection AddWorkerResiliencePipelines(this IServiceCollection services)
     {

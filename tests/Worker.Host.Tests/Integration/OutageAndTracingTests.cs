@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Trace;
 using Worker.Host.Consuming;
+using Worker.Host.Contracts;
 using Worker.Host.Telemetry;
 using Worker.Runtime.Configuration;
 using Worker.Runtime.Server;
@@ -23,7 +24,7 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
         await runtime.StartAsync(CancellationToken.None);
         await harness.StartWorkerAsync();
         await harness.PublishAsync([Job("before", "Before the outage")]);
-        Assert.Equal("succeeded", Assert.Single(await harness.ResultsAsync(1)).Status);
+        Assert.Equal(JobStatus.Succeeded, Assert.Single(await harness.ResultsAsync(1)).Status);
 
         await runtime.DisposeAsync();
         await harness.PublishAsync(Enumerable.Range(0, 10).Select(i => Job($"during-{i}", $"During the outage {i}")));
@@ -36,7 +37,7 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
         await using var restarted = new RuntimeServer(new RuntimeServerOptions { SocketPath = harness.SocketPath });
         await restarted.StartAsync(CancellationToken.None);
         var results = await harness.ResultsAsync(10, TimeSpan.FromSeconds(60));
-        Assert.All(results, r => Assert.Equal("succeeded", r.Status));
+        Assert.All(results, r => Assert.Equal(JobStatus.Succeeded, r.Status));
         Assert.Equal(10, results.Select(r => r.Id).Distinct().Count());
         Assert.False(consumer.Paused);
     }

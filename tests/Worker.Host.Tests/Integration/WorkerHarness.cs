@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using Worker.Host.Contracts;
 using Worker.Simulator;
 using Worker.Simulator.Options;
 using Worker.Testing;
@@ -242,8 +243,9 @@ internal sealed class WorkerHarness : IAsyncDisposable
         consumer.ReceivedAsync += async (_, delivery) =>
         {
             var json = JsonDocument.Parse(delivery.Body).RootElement.Clone();
+            ResultSerializer.TryRead(delivery.Body.Span, out var result, out var batchLine);
             var headers = delivery.BasicProperties.Headers is { } h ? new Dictionary<string, object?>(h) : [];
-            _results.Writer.TryWrite(new Delivered(json, delivery.RoutingKey, delivery.BasicProperties.CorrelationId, headers));
+            _results.Writer.TryWrite(new Delivered(json, result, batchLine, delivery.RoutingKey, delivery.BasicProperties.CorrelationId, headers));
             await channel.BasicAckAsync(delivery.DeliveryTag, false);
         };
         await channel.BasicConsumeAsync(Settings["RabbitMq:ResultsQueue"]!, autoAck: false, consumer);
@@ -292,17 +294,17 @@ internal sealed class WorkerHarness : IAsyncDisposable
         await Simulator.DisposeAsync();
     }
 
-    /// <summary>One result message.</summary>
-    public sealed record Delivered(JsonElement Json, string RoutingKey, string? CorrelationId, Dictionary<string, object?> Headers)
+    /// <summary>One result message: its JSON, and the same read through the contract (our form or Batch output form).</summary>
+    public sealed record Delivered(JsonElement Json, JobResult? Result, BatchOutputLine? BatchLine, string RoutingKey, string? CorrelationId, Dictionary<string, object?> Headers)
     {
-        public string Id => Json.TryGetProperty("id", out var id) ? id.GetString()! : "";
+        public string Id => Result?.Id ?? BatchLine?.CustomId ?? "";
 
-        public string? CustomId => Json.TryGetProperty("custom_id", out var id) ? id.GetString() : null;
+        public string? CustomId => Result?.CustomId ?? BatchLine?.CustomId;
 
-        public string Status => Json.TryGetProperty("status", out var status) ? status.GetString()! : "";
+        public string Status => Result?.Status ?? "";
 
-        public string? Content => Json.TryGetProperty("content", out var content) ? content.GetString() : null;
+        public string? Content => Result?.Content;
 
-        public int Attempts => Json.TryGetProperty("attempts", out var attempts) ? attempts.GetInt32() : 0;
+        public int Attempts => Result?.Attempts ?? 0;
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Worker.Host.Contracts;
 using Worker.Simulator.Generation;
 using Worker.Simulator.Options;
 using Worker.Testing;
@@ -25,7 +26,7 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
         foreach (var result in results)
         {
             var index = int.Parse(result.Id["job-".Length..], System.Globalization.CultureInfo.InvariantCulture);
-            Assert.Equal("succeeded", result.Status);
+            Assert.Equal(JobStatus.Succeeded, result.Status);
             Assert.Equal("completion.succeeded", result.RoutingKey);
             Assert.Equal(result.Id, result.CorrelationId);
             Assert.Equal(AnswerGenerator.Generate("gpt-4o-mini", prompts[index]), result.Content);
@@ -61,7 +62,7 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
         var results = await harness.ResultsAsync(jobs);
         watch.Stop();
 
-        Assert.All(results, r => Assert.Equal("succeeded", r.Status));
+        Assert.All(results, r => Assert.Equal(JobStatus.Succeeded, r.Status));
         var peak = harness.Simulator.Stats.PeakConcurrentRequests;
         Assert.InRange(peak, 2, 4);
         // Sequential processing cannot take less than jobs × latency; finishing sooner proves the overlap.
@@ -100,7 +101,7 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
         await harness.PublishAsync(Enumerable.Range(0, jobs).Select(i => Job($"t-{i}", $"Flaky {i}")));
         var results = await harness.ResultsAsync(jobs, TimeSpan.FromSeconds(90));
 
-        Assert.All(results, r => Assert.Equal("succeeded", r.Status));
+        Assert.All(results, r => Assert.Equal(JobStatus.Succeeded, r.Status));
         Assert.All(results, r => Assert.Equal(AnswerGenerator.Generate("gpt-4o-mini", $"Flaky {r.Id[2..]}"), r.Content));
         Assert.True(results.Sum(r => r.Attempts) > jobs, "some jobs should have needed more than one attempt");
         var stats = harness.Simulator.Stats;
@@ -117,7 +118,7 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
             s => s["Llm:ApiKey"] = wrongKey);
         await harness.PublishAsync([Job("denied", "Hello?")]);
         var result = Assert.Single(await harness.ResultsAsync(1));
-        Assert.Equal("failed", result.Status);
+        Assert.Equal(JobStatus.Failed, result.Status);
         Assert.Equal("completion.failed", result.RoutingKey);
         var error = result.Json.GetProperty("error");
         Assert.Equal("Permanent", error.GetProperty("class").GetString());
@@ -147,10 +148,10 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
 
         // The poison job with a readable id and the invalid job are answered as failed; the good one succeeds.
         var results = (await harness.ResultsAsync(3)).ToDictionary(r => r.Id);
-        Assert.Equal("succeeded", results["after-poison"].Status);
-        Assert.Equal("failed", results["typed-wrong"].Status);
+        Assert.Equal(JobStatus.Succeeded, results["after-poison"].Status);
+        Assert.Equal(JobStatus.Failed, results["typed-wrong"].Status);
         Assert.Equal("Poison", results["typed-wrong"].Json.GetProperty("error").GetProperty("class").GetString());
-        Assert.Equal("failed", results["no-messages"].Status);
+        Assert.Equal(JobStatus.Failed, results["no-messages"].Status);
         Assert.Equal("InvalidRequest", results["no-messages"].Json.GetProperty("error").GetProperty("class").GetString());
         Assert.Equal(0u, await harness.QueueDepthAsync(harness.JobsQueue));
     }
@@ -179,7 +180,7 @@ public sealed class WorkerPipelineTests(RabbitMqBrokerFixture broker)
 
         Assert.Equal(jobs, all.Count);
         Assert.Equal(jobs, all.Select(r => r.Id).Distinct().Count());
-        Assert.All(all, r => Assert.Equal("succeeded", r.Status));
+        Assert.All(all, r => Assert.Equal(JobStatus.Succeeded, r.Status));
         Assert.Equal(0u, await harness.QueueDepthAsync(harness.JobsQueue));
     }
 

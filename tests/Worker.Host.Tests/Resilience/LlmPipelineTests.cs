@@ -1,7 +1,7 @@
+using Polly;
 using Polly.CircuitBreaker;
 using Worker.Connector;
 using Worker.Host.Configuration;
-using Polly;
 using Worker.Host.Resilience;
 
 namespace Worker.Host.Tests.Resilience;

@@ -1,0 +1,206 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Polly.Registry;
+using Worker.Connector;
+using Worker.Connector.OpenAi;
+using Worker.Host.Configuration;
+using Worker.Host.Contracts;
+using Worker.Host.Handling;
+using Worker.Host.Intake;
+using Worker.Host.Processing;
+using Worker.Host.Resilience;
+using Worker.Host.Telemetry;
+
+namespace Worker.Host.Tests.Handling;
+
+/// <summary>
+/// Every row of the README's "What happens to a job" table, decided by the handler alone: no broker, no runtime. The
+/// LLM endpoint is a fake <see cref="IChatCompletionClient"/>; the Polly pipeline and the intake controller are real.
+/// </summary>
+public sealed class JobHandlerTests : IAsyncDisposable
+{
+    private readonly FakeChat _chat = new();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-12-02T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly ServiceProvider _services;
+    private readonly JobHandler _handler;
+
+    public JobHandlerTests()
+    {
+        var resilience = new ResilienceOptions
+        {
+            MaxRetryAttempts = 3,
+            BaseDelay = TimeSpan.Zero,
+            MaxDelay = TimeSpan.Zero,
+            MaxRetryAfter = TimeSpan.Zero,
+            BreakerMinimumThroughput = 100,
+            BreakerBreakDuration = TimeSpan.FromMinutes(5),
+        };
+        var services = new ServiceCollection()
+            .AddLogging()
+            .AddMetrics()
+            .AddSingleton(Options.Create(resilience))
+            .AddSingleton(Options.Create(new RabbitMqOptions()))
+            .AddSingleton<IOutageProbe>(new NeverHealthy())
+            .AddSingleton<IntakeController>()
+            .AddSingleton<WorkerTelemetry>()
+            .AddWorkerResiliencePipelines();
+        _services = services.BuildServiceProvider();
+        var results = new ResultBuilder(_time);
+        var processor = new JobProcessor(_chat, _services.GetRequiredService<ResiliencePipelineProvider<string>>(), Intake,
+            _services.GetRequiredService<WorkerTelemetry>(), results, Options.Create(resilience), NullLogger<JobProcessor>.Instance);
+        _handler = new JobHandler(new JobParser(64 * 1024, "default", defaultStream: true), processor, results, "default", NullLogger<JobHandler>.Instance);
+    }
+
+    private IntakeController Intake => _services.GetRequiredService<IntakeController>();
+
+    private Task<Disposition> Handle(string json, bool redelivered = false) =>
+        _handler.HandleAsync(new JobDelivery(Encoding.UTF8.GetBytes(json), redelivered, _time.GetTimestamp()), CancellationToken.None);
+
+    [Fact]
+    public async Task A_completion_is_answered_succeeded_with_its_content_and_usage()
+    {
+        _chat.Answer = _ => Completion("Paris.");
+        var disposition = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"j1","tenant":"acme","prompt":"Capital of France?","metadata":{"k":1}}""", redelivered: true));
+        var result = disposition.Result;
+        Assert.Equal((JobStatus.Succeeded, "Paris.", "stop", 1, true, "acme"), (result.Status, result.Content, result.FinishReason, result.Attempts, result.Redelivered, result.Tenant));
+        Assert.Equal(new TokenUsage(5, 2, 7), result.Usage);
+        Assert.Equal(1, result.Metadata!.Value.GetProperty("k").GetInt32());
+        Assert.Equal("gpt-test", Assert.Single(_chat.Requests).Model);
+    }
+
+    [Theory]
+    [InlineData(ErrorClass.Permanent, 401)]
+    [InlineData(ErrorClass.InvalidRequest, 400)]
+    public async Task Refusals_from_the_endpoint_are_answered_failed_without_retry(ErrorClass errorClass, int status)
+    {
+        _chat.Answer = _ => throw new ConnectorException(errorClass, $"HTTP {status}") { StatusCode = status };
+        var result = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"j2","prompt":"p"}""")).Result;
+        Assert.Equal((JobStatus.Failed, errorClass.ToString(), status, false, 1), (result.Status, result.Error!.Class, result.Error.StatusCode, result.Error.Retryable, result.Attempts));
+        Assert.Single(_chat.Requests);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"j3"}""", "missing_messages")]
+    [InlineData("""{"id":"j3","messages":[{"role":"wizard","content":"x"}]}""", "invalid_parameter")]
+    [InlineData("""{"id":"j3","prompt":"p","params":{"temperature":3}}""", "invalid_parameter")]
+    [InlineData("""{"id":"j3","prompt":"p","params":{"n":128}}""", "invalid_parameter")]
+    [InlineData("""{"id":"j3","prompt":"p","params":{"max_tokens":10000000}}""", "invalid_parameter")]
+    [InlineData("""{"id":"j3","prompt":"p","params":{"store":true}}""", "parameter_not_allowed")]
+    public async Task Invalid_parameters_are_answered_failed_and_never_sent(string json, string reasonCode)
+    {
+        var result = Assert.IsType<Disposition.Answer>(await Handle(json)).Result;
+        Assert.Equal(("InvalidRequest", JobStatus.Failed), (result.Error!.Class, result.Status));
+        Assert.StartsWith(reasonCode, result.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(_chat.Requests);
+    }
+
+    [Fact]
+    public async Task Retryable_errors_are_retried_and_the_result_counts_the_attempts()
+    {
+        _chat.Answer = n => n < 3 ? throw new ConnectorException(ErrorClass.RateLimited, "HTTP 429") { StatusCode = 429 } : Completion("ok");
+        var result = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"j4","prompt":"p"}""")).Result;
+        Assert.Equal((JobStatus.Succeeded, 3), (result.Status, result.Attempts));
+    }
+
+    [Fact]
+    public async Task Retries_that_run_out_are_answered_failed_and_retryable()
+    {
+        _chat.Answer = _ => throw new ConnectorException(ErrorClass.Transient, "HTTP 500") { StatusCode = 500 };
+        var result = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"j5","prompt":"p"}""")).Result;
+        Assert.Equal((JobStatus.Failed, "Transient", true, 4), (result.Status, result.Error!.Class, result.Error.Retryable, result.Attempts));
+    }
+
+    [Fact]
+    public async Task An_unreachable_runtime_requeues_the_job_and_pauses_intake()
+    {
+        _chat.Answer = _ => throw new ConnectorException(ErrorClass.Transient, "runtime socket not listening") { RuntimeUnavailable = true };
+        var requeue = Assert.IsType<Disposition.Requeue>(await Handle("""{"id":"j6","prompt":"p"}"""));
+        Assert.Equal(JobOutcome.Requeued, requeue.Outcome);
+        Assert.True(Intake.IsPaused);
+        Assert.False(Intake.TryAdmit().Admitted);
+        Assert.Equal(1, Intake.OutageCount);
+    }
+
+    [Fact]
+    public async Task While_intake_is_paused_a_retryable_failure_requeues_instead_of_failing()
+    {
+        Intake.ReportOutage("test outage");
+        _chat.Answer = _ => throw new ConnectorException(ErrorClass.Transient, "HTTP 503") { StatusCode = 503 };
+        Assert.IsType<Disposition.Requeue>(await Handle("""{"id":"j7","prompt":"p"}"""));
+    }
+
+    [Theory]
+    [InlineData("not json", null, "invalid_json")]
+    [InlineData("""{"prompt":"no id"}""", null, "missing_id")]
+    [InlineData("""{"id":"j8","prompt":42}""", "j8", "invalid_field")]
+    [InlineData("""{"id":"j8","tenant":"line\nbreak","prompt":"p"}""", "j8", "invalid_field")]
+    public async Task Poison_is_dead_lettered_with_a_reason_and_a_failed_result_when_the_id_is_readable(string json, string? id, string reasonCode)
+    {
+        var dead = Assert.IsType<Disposition.DeadLetter>(await Handle(json));
+        Assert.StartsWith(reasonCode, dead.Reason, StringComparison.Ordinal);
+        Assert.Equal(id, dead.Result?.Id);
+        if (dead.Result is { } failed)
+        {
+            Assert.Equal(("Poison", "default"), (failed.Error!.Class, failed.Tenant));
+        }
+
+        Assert.Empty(_chat.Requests);
+    }
+
+    [Fact]
+    public async Task Ids_that_do_not_fit_a_correlation_id_and_oversized_tenants_are_dead_lettered_unsent()
+    {
+        var euros = string.Concat(Enumerable.Repeat("€", 86));
+        Assert.Null(Assert.IsType<Disposition.DeadLetter>(await Handle($$"""{"id":"{{euros}}","prompt":"p"}""")).Result);
+        var tenant = Assert.IsType<Disposition.DeadLetter>(await Handle($$"""{"id":"j9","tenant":"{{new string('t', 200 * 1024)}}","prompt":"p"}"""));
+        Assert.Equal(("j9", "default"), (tenant.Result!.Id, tenant.Result.Tenant));
+        Assert.Empty(_chat.Requests);
+    }
+
+    [Fact]
+    public async Task A_failure_that_is_neither_the_brokers_nor_the_endpoints_ends_the_job_after_one_call()
+    {
+        _chat.Answer = _ => throw new InvalidOperationException("boom\nforged log line");
+        var dead = Assert.IsType<Disposition.DeadLetter>(await Handle("""{"id":"j10","prompt":"p"}"""));
+        Assert.StartsWith("internal_error: InvalidOperationException", dead.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', dead.Reason);
+        Assert.Equal("Internal", dead.Result!.Error!.Class);
+        Assert.Single(_chat.Requests);
+    }
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+
+    private static ChatCompletion Completion(string text) => new()
+    {
+        Id = "cmpl-1",
+        Model = "gpt-test",
+        Choices = [new ChatChoice { Content = text, FinishReason = "stop" }],
+        Usage = new ChatUsage(5, 2, 7),
+    };
+
+    private sealed class FakeChat : IChatCompletionClient
+    {
+        public Func<int, ChatCompletion> Answer { get; set; } = _ => throw new InvalidOperationException("no answer configured");
+
+        public List<ChatCompletionRequest> Requests { get; } = [];
+
+        public string DefaultModel => "gpt-test";
+
+        public Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
+        {
+            lock (Requests)
+            {
+                Requests.Add(request);
+                return Task.FromResult(Answer(Requests.Count));
+            }
+        }
+    }
+
+    private sealed class NeverHealthy : IOutageProbe
+    {
+        public Task<bool> IsHealthyAsync(TimeSpan timeout, CancellationToken cancellationToken) => Task.FromResult(false);
+    }
+}
