@@ -51,7 +51,7 @@ public sealed class JobHandlerTests : IAsyncDisposable
         var results = new ResultBuilder(_time);
         var processor = new JobProcessor(_chat, _services.GetRequiredService<ResiliencePipelineProvider<string>>(), Intake,
             _services.GetRequiredService<WorkerTelemetry>(), results, Options.Create(resilience), NullLogger<JobProcessor>.Instance);
-        _handler = new JobHandler(new JobParser(64 * 1024, "default", defaultStream: true), processor, results, "default", NullLogger<JobHandler>.Instance);
+        _handler = new JobHandler(new JobParser(1024 * 1024, "default", defaultStream: true), processor, results, "default", NullLogger<JobHandler>.Instance);
     }
 
     private IntakeController Intake => _services.GetRequiredService<IntakeController>();

@@ -297,7 +297,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
     /// <summary>One result message: its JSON, and the same read through the contract (our form or Batch output form).</summary>
     public sealed record Delivered(JsonElement Json, JobResult? Result, BatchOutputLine? BatchLine, string RoutingKey, string? CorrelationId, Dictionary<string, object?> Headers)
     {
-        public string Id => Result?.Id ?? BatchLine?.CustomId ?? "";
+        public string Id => Result?.Id ?? BatchLine?.Id ?? "";
 
         public string? CustomId => Result?.CustomId ?? BatchLine?.CustomId;
 
