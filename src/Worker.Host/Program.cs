@@ -1,19 +1,19 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Worker.Host;
 using Worker.Host.Cli;
 
-// One executable: the worker (`run`, the default) and its tools. Tokens that are not CLI options
-// (e.g. --Worker:Concurrency=4) are passed to the host as configuration.
-var root = new RootCommand("LLM prompt worker: jobs from RabbitMQ through the connector runtime to a results exchange.")
-{
-    TreatUnmatchedTokensAsErrors = false,
-};
+// One executable: the worker (`run`, the default) and its tools. Configuration overrides (--Section:Key=value) are
+// split off first and go to the host; everything else must be a known command or option (exit codes: Cli/ExitCodes.cs).
+var (cliArgs, configArgs) = HostArguments.Split(args);
+var root = new RootCommand("LLM prompt worker: jobs from RabbitMQ through the connector runtime to a results exchange. " +
+    "Configuration overrides: --Section:Key=value (e.g. --Worker:Concurrency=16).");
 
-var run = new Command("run", "Run the worker (default).") { TreatUnmatchedTokensAsErrors = false };
+var run = new Command("run", "Run the worker (default).");
 root.Subcommands.Add(run);
-root.SetAction((parse, ct) => RunWorkerAsync(parse.UnmatchedTokens, ct));
-run.SetAction((parse, ct) => RunWorkerAsync(parse.UnmatchedTokens, ct));
+root.SetAction((_, ct) => RunWorkerAsync(configArgs, ct));
+run.SetAction((_, ct) => RunWorkerAsync(configArgs, ct));
 
 var prompt = new Argument<string?>("prompt") { Arity = ArgumentArity.ZeroOrOne, Description = "The prompt (one user message)." };
 var file = new Option<FileInfo?>("--file", "-f") { Description = "A JSONL file of jobs (our form or OpenAI Batch form), sent unchanged." };
@@ -25,8 +25,7 @@ var output = new Option<FileInfo?>("--output", "-o") { Description = "Where --wa
 var timeout = new Option<TimeSpan>("--timeout") { Description = "How long --wait waits.", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
 var show = new Option<bool>("--show", "-s") { Description = "With --wait, print each completion as it arrives." };
 var enqueue = new Command("enqueue", "Put prompt jobs on the jobs queue.") { prompt, file, count, model, tenant, wait, output, timeout, show };
-enqueue.TreatUnmatchedTokensAsErrors = false;
-enqueue.SetAction((parse, ct) => new EnqueueCommand(CliConfiguration.Load(parse.UnmatchedTokens)).RunAsync(
+enqueue.SetAction((parse, ct) => new EnqueueCommand(CliConfiguration.Load(configArgs)).RunAsync(
     new EnqueueCommand.Arguments(parse.GetValue(prompt), parse.GetValue(file), parse.GetValue(count), parse.GetValue(model),
         parse.GetValue(tenant), parse.GetValue(wait), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(show)),
     ct));
@@ -35,8 +34,7 @@ root.Subcommands.Add(enqueue);
 var follow = new Option<bool>("--follow", "-F") { Description = "Keep printing results as they arrive (Ctrl+C to stop)." };
 var queue = new Option<string?>("--queue", "-q") { Description = "Queue to read (default: RabbitMq:ResultsQueue)." };
 var results = new Command("results", "Print results from the results queue (consumes them).") { follow, queue };
-results.TreatUnmatchedTokensAsErrors = false;
-results.SetAction((parse, ct) => new ResultsCommand(CliConfiguration.Load(parse.UnmatchedTokens)).RunAsync(parse.GetValue(queue), parse.GetValue(follow), ct));
+results.SetAction((parse, ct) => new ResultsCommand(CliConfiguration.Load(configArgs)).RunAsync(parse.GetValue(queue), parse.GetValue(follow), ct));
 root.Subcommands.Add(results);
 
 var chatPrompt = new Option<string>("--prompt", "-p")
@@ -45,24 +43,46 @@ var chatPrompt = new Option<string>("--prompt", "-p")
     DefaultValueFactory = _ => "Explain quantum computing in simple terms.",
 };
 var chat = new Command("chat", "The seed example through the runtime socket: connection test, streaming, non-streaming, sequential.") { chatPrompt };
-chat.TreatUnmatchedTokensAsErrors = false;
-chat.SetAction((parse, ct) => new ChatCommand([.. parse.UnmatchedTokens]).RunAsync(parse.GetValue(chatPrompt)!, ct));
+chat.SetAction((parse, ct) => new ChatCommand(configArgs).RunAsync(parse.GetValue(chatPrompt)!, ct));
 root.Subcommands.Add(chat);
 
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(cliArgs);
+if (parsed.Errors.Count > 0)
+{
+    // Before anything touches the network or a socket: say what was not understood, show the usage, exit 2.
+    foreach (var error in parsed.Errors)
+    {
+        await Console.Error.WriteLineAsync(error.Message);
+    }
 
-static async Task<int> RunWorkerAsync(IReadOnlyList<string> hostArgs, CancellationToken cancellationToken)
+    await Console.Error.WriteLineAsync("Run with --help for usage.");
+    return ExitCodes.Usage;
+}
+
+return await parsed.InvokeAsync();
+
+static async Task<int> RunWorkerAsync(string[] hostArgs, CancellationToken cancellationToken)
 {
     try
     {
-        using var host = WorkerHostBuilder.Create([.. hostArgs]).Build();
+        using var host = WorkerHostBuilder.Create(hostArgs).Build();
         await host.RunAsync(cancellationToken);
-        return 0;
+
+        // A background loop that failed stops the host (BackgroundServiceExceptionBehavior.StopHost) but RunAsync
+        // returns normally: turn that into a non-zero exit so a supervisor restarts the worker.
+        var failed = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true });
+        if (failed is not null)
+        {
+            await Console.Error.WriteLineAsync($"Fatal: {failed.GetType().Name} stopped: {failed.ExecuteTask!.Exception?.GetBaseException().Message}");
+            return ExitCodes.Fatal;
+        }
+
+        return ExitCodes.Ok;
     }
     catch (Microsoft.Extensions.Options.OptionsValidationException ex)
     {
         // Bad configuration stops start-up naming the key.
         await Console.Error.WriteLineAsync($"Configuration error: {string.Join("; ", ex.Failures)}");
-        return 78;
+        return ExitCodes.Configuration;
     }
 }

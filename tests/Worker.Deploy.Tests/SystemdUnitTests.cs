@@ -66,6 +66,19 @@ public sealed class SystemdUnitTests
     [Theory]
     [InlineData("worker-runtime.service")]
     [InlineData("llm-worker.service")]
+    public void The_stop_timeout_exceeds_the_hosts_own_shutdown_timeout_and_config_errors_are_not_restarted(string unit)
+    {
+        var settings = Settings(unit);
+
+        // The worker's host gives itself Worker:DrainTimeout + 15 s (WorkerServiceCollectionExtensions) to stop;
+        // systemd must wait longer than that, or it kills a worker that is still acknowledging.
+        Assert.True(Seconds(settings["TimeoutStopSec"].Single()) > 45, $"{unit}: TimeoutStopSec must exceed DrainTimeout + 15 s");
+        Assert.Equal(["2", "78"], settings["RestartPreventExitStatus"].Single().Split(' '));
+    }
+
+    [Theory]
+    [InlineData("worker-runtime.service")]
+    [InlineData("llm-worker.service")]
     [InlineData("llm-worker-simulator.service")]
     public void Units_are_hardened_without_the_settings_that_break_dotnet(string unit)
     {

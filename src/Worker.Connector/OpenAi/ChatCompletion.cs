@@ -13,6 +13,15 @@ public sealed record ChatCompletion
     /// <summary>True when it came from an event stream.</summary>
     public bool Streamed { get; init; }
 
+    /// <summary>The upstream's <c>x-request-id</c>, when it sent one.</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>
+    /// The upstream's JSON body as it came, for a non-streamed answer (empty for a stream): everything the parser does
+    /// not model (service_tier, logprobs, usage details) stays available, without a copy.
+    /// </summary>
+    public ReadOnlyMemory<byte> JsonBody { get; init; }
+
     /// <summary>The first choice's text ("" when none).</summary>
     public string Content => Choices.Count > 0 ? Choices[0].Content ?? "" : "";
 

@@ -6,5 +6,8 @@ public interface IChatCompletionClient
     /// <summary>The model used when a request names none.</summary>
     string DefaultModel { get; }
 
+    /// <summary>The URL requests go to (for telemetry: server.address, server.port).</summary>
+    string Endpoint { get; }
+
     Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default);
 }

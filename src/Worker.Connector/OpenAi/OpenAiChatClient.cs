@@ -46,7 +46,12 @@ public sealed class OpenAiChatClient : IChatCompletionClient
         {
             var response = await CompleteRawAsync(request, cancellationToken);
             response.EnsureSuccess(_url);
-            return ChatCompletionParser.Parse(response.BodyUtf8);
+            var completion = ChatCompletionParser.Parse(response.BodyUtf8);
+            return completion with
+            {
+                RequestId = response.GetHeader("x-request-id"),
+                JsonBody = completion.Streamed ? ReadOnlyMemory<byte>.Empty : response.BodyUtf8,
+            };
         }
         catch (ConnectorException ex) when (SecretRedactor.Redact(ex.Message, _apiKey) is var redacted && redacted != ex.Message)
         {

@@ -36,6 +36,7 @@ public sealed partial class RabbitMqJobSource : BackgroundService
     private readonly ILogger<RabbitMqJobSource> _logger;
     private readonly CancellationTokenSource _jobs = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IConnection? _connection;
     private IChannel? _channel;
     private AsyncEventingBasicConsumer? _consumer;
     private string? _consumerTag;
@@ -91,7 +92,7 @@ public sealed partial class RabbitMqJobSource : BackgroundService
             await failed.DisposeAsync();
         }
 
-        var connection = await _connections.GetAsync(cancellationToken);
+        var connection = _connection = await _connections.GetAsync(cancellationToken);
         await _topology.DeclareAsync(connection, cancellationToken);
         _channel = await connection.CreateChannelAsync(
             new CreateChannelOptions(
@@ -137,7 +138,7 @@ public sealed partial class RabbitMqJobSource : BackgroundService
         var started = _time.GetTimestamp();
         var outcome = JobOutcome.Requeued;
         var attempts = 0;
-        using var activity = _telemetry.StartProcess(_rabbit.JobsQueue, delivery);
+        using var activity = _telemetry.StartProcess(_rabbit.JobsQueue, delivery, _connection?.Endpoint);
         try
         {
             // The body is only valid inside this handler: the handler and the settlement both finish before we return.

@@ -56,8 +56,11 @@ public static class ResultSerializer
         var customId = result.CustomId ?? result.Id;
         if (result.Completion is { } completion)
         {
-            var body = JsonSerializer.SerializeToElement(ToBody(completion, result.Model), ContractJsonContext.Relaxed.CompletionBody);
-            return new BatchOutputLine { Id = id, CustomId = customId, Response = new BatchResponse(200, completion.Id ?? result.Id, body) };
+            // The upstream's own body when it answered JSON (nothing dropped); a streamed answer is rebuilt.
+            var body = completion.JsonBody.IsEmpty
+                ? JsonSerializer.SerializeToElement(ToBody(completion, result.Model), ContractJsonContext.Relaxed.CompletionBody)
+                : JsonElement.Parse(completion.JsonBody.Span);
+            return new BatchOutputLine { Id = id, CustomId = customId, Response = new BatchResponse(200, completion.RequestId ?? completion.Id ?? result.Id, body) };
         }
 
         var error = result.Error ?? new JobError("Permanent", "unknown failure", null, false);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -23,6 +24,7 @@ public sealed partial class JobProcessor
     private readonly ResultBuilder _results;
     private readonly ResilienceOptions _resilience;
     private readonly ILogger<JobProcessor> _logger;
+    private readonly Uri? _server;
 
     public JobProcessor(
         IChatCompletionClient chat,
@@ -42,6 +44,7 @@ public sealed partial class JobProcessor
         _results = results;
         _resilience = resilience.Value;
         _logger = logger;
+        _server = Uri.TryCreate(chat.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : null;
     }
 
     public async Task<Disposition> ProcessAsync(Job job, JobDelivery delivery, CancellationToken cancellationToken)
@@ -49,7 +52,8 @@ public sealed partial class JobProcessor
         ArgumentNullException.ThrowIfNull(job);
         var model = job.Request.Model ?? _chat.DefaultModel;
         var request = job.Request with { Model = model, IncludeUsage = true, Timeout = _resilience.AttemptTimeout };
-        using var activity = _telemetry.StartChat(request);
+        using var activity = _telemetry.StartChat(request, _server);
+        var started = Stopwatch.GetTimestamp();
         var attempts = new AttemptCounter();
         try
         {
@@ -62,7 +66,7 @@ public sealed partial class JobProcessor
                 (Counter: attempts, Chat: _chat, Request: request),
                 cancellationToken);
 
-            _telemetry.ChatSucceeded(activity, completion, model);
+            _telemetry.ChatSucceeded(activity, completion, model, _server, Stopwatch.GetElapsedTime(started));
             return new Disposition.Answer(_results.Succeeded(job, model, completion, attempts.Count, delivery));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested
@@ -70,7 +74,7 @@ public sealed partial class JobProcessor
         {
             // An outage (or a retryable failure while one is declared) is not this job's fault: requeue it.
             var reason = SafeText.Escape(ex.Message);
-            WorkerTelemetry.ChatFailed(activity, "outage");
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), "outage");
             _intake.ReportOutage(reason);
             LogRequeued(_logger, job.Id, reason);
             return new Disposition.Requeue(reason, job.Id);
@@ -78,14 +82,14 @@ public sealed partial class JobProcessor
         catch (ConnectorException ex)
         {
             var reason = SafeText.Escape(ex.Message);
-            WorkerTelemetry.ChatFailed(activity, ex.ErrorClass.ToString(), ex.StatusCode);
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ex.ErrorClass.ToString(), ex.StatusCode);
             LogFailed(_logger, job.Id, ex.ErrorClass, reason);
             return new Disposition.Answer(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), attempts.Count, delivery));
         }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested)
         {
             var reason = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {attempts.Count} attempt(s).";
-            WorkerTelemetry.ChatFailed(activity, nameof(ErrorClass.Timeout));
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.Timeout));
             LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
             return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), attempts.Count, delivery));
         }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -19,9 +20,14 @@ public static class TelemetryServiceCollectionExtensions
         RabbitMQActivitySource.PublisherSourceName,
     ];
 
+    /// <summary>The meters exported: the worker's, the runtime's, Polly's (retries, breaker) and .NET's own (GC, thread pool).</summary>
+    public static readonly string[] Meters = [WorkerTelemetry.SourceName, "Worker.Runtime", "Polly", "System.Runtime"];
+
     /// <summary>
-    /// OpenTelemetry tracing and metrics. OTLP export is on when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or the traces/metrics
-    /// variant) is set, configured by the standard <c>OTEL_*</c> variables; <c>Telemetry:Console=true</c> adds the console exporter.
+    /// OpenTelemetry tracing, metrics and logs. OTLP export is on when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or the
+    /// traces/metrics/logs variant) is set, configured by the standard <c>OTEL_*</c> variables; <c>Telemetry:Console=true</c>
+    /// adds the console exporter. Sampling is parent-based: a job whose producer sent a sampled <c>traceparent</c> is
+    /// traced, one sent unsampled is not, and a job without one is sampled at <c>Telemetry:SampleRatio</c> (default 1).
     /// </summary>
     public static IServiceCollection AddWorkerTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
@@ -29,13 +35,16 @@ public static class TelemetryServiceCollectionExtensions
         services.AddSingleton<WorkerTelemetry>();
         var otlp = !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
             || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])
-            || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+            || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"])
+            || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]);
+        var ratio = Math.Clamp(configuration.GetValue("Telemetry:SampleRatio", 1.0), 0.0, 1.0);
         var console = configuration.GetValue("Telemetry:Console", false);
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? "llm-worker"))
             .WithTracing(tracing =>
             {
-                tracing.AddSource(TraceSources).AddHttpClientInstrumentation();
+                tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
+                    .AddSource(TraceSources).AddHttpClientInstrumentation();
                 if (otlp)
                 {
                     tracing.AddOtlpExporter();
@@ -48,7 +57,7 @@ public static class TelemetryServiceCollectionExtensions
             })
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(WorkerTelemetry.SourceName, "Worker.Runtime").AddHttpClientInstrumentation();
+                metrics.AddMeter(Meters).AddHttpClientInstrumentation();
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();
@@ -57,6 +66,13 @@ public static class TelemetryServiceCollectionExtensions
                 if (console)
                 {
                     metrics.AddConsoleExporter();
+                }
+            })
+            .WithLogging(logging =>
+            {
+                if (otlp)
+                {
+                    logging.AddOtlpExporter();
                 }
             });
         return services;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 using Worker.Connector.OpenAi;
 using Worker.Host.Contracts;
@@ -17,18 +18,35 @@ public sealed class WorkerTelemetry : IDisposable
     private readonly Histogram<double> _duration;
     private readonly Histogram<int> _attempts;
     private readonly UpDownCounter<int> _inFlight;
-    private readonly Counter<long> _tokens;
+    private readonly Histogram<long> _tokens;
+    private readonly Histogram<double> _operationDuration;
+
+    // Bucket advice from the gen_ai semantic conventions (seconds: 10 ms to 82 s; tokens: 1 to 67 M). Job durations
+    // are LLM durations plus a broker round trip, so they share the seconds buckets.
+    private static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+    };
+
+    private static readonly InstrumentAdvice<long> TokenBuckets = new()
+    {
+        HistogramBucketBoundaries = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+    };
 
     public WorkerTelemetry(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(SourceName);
         _jobs = _meter.CreateCounter<long>("worker.jobs", "{job}", "Jobs finished, by outcome (succeeded, failed, dead_lettered, requeued).");
-        _duration = _meter.CreateHistogram<double>("worker.job.duration", "s", "Time from delivery to result confirmed.");
+        _duration = _meter.CreateHistogram("worker.job.duration", "s", "Time from delivery to result confirmed.", tags: null, SecondsBuckets);
         _attempts = _meter.CreateHistogram<int>("worker.job.attempts", "{attempt}", "LLM attempts per finished job.");
         _inFlight = _meter.CreateUpDownCounter<int>("worker.jobs.in_flight", "{job}", "Jobs being processed.");
-        _tokens = _meter.CreateCounter<long>("gen_ai.client.token.usage", "{token}", "Tokens used, by gen_ai.token.type (input, output).");
+        _tokens = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.", tags: null, TokenBuckets);
+        _operationDuration = _meter.CreateHistogram("gen_ai.client.operation.duration", "s", "GenAI operation duration (all attempts of one job).", tags: null, SecondsBuckets);
     }
+
+    /// <summary>The gen_ai provider the worker talks to.</summary>
+    public const string ProviderName = "openai";
 
     public ActivitySource ActivitySource { get; } = new(SourceName);
 
@@ -47,7 +65,7 @@ public sealed class WorkerTelemetry : IDisposable
     }
 
     /// <summary>The consumer span of one delivery, child of the producer's trace context (AMQP headers).</summary>
-    public Activity? StartProcess(string queue, BasicDeliverEventArgs delivery)
+    public Activity? StartProcess(string queue, BasicDeliverEventArgs delivery, AmqpTcpEndpoint? broker)
     {
         ArgumentNullException.ThrowIfNull(delivery);
         var parent = AmqpTraceContext.Extract(delivery.BasicProperties.Headers);
@@ -60,7 +78,13 @@ public sealed class WorkerTelemetry : IDisposable
             activity.SetTag("messaging.destination.name", queue);
             activity.SetTag("messaging.consumer.group.name", queue);
             activity.SetTag("messaging.message.body.size", delivery.Body.Length);
-            activity.SetTag("messaging.rabbitmq.delivery_tag", delivery.DeliveryTag);
+            activity.SetTag("messaging.rabbitmq.message.delivery_tag", delivery.DeliveryTag);
+            activity.SetTag("messaging.rabbitmq.destination.routing_key", SafeText.Escape(delivery.RoutingKey, 256));
+            if (broker is not null)
+            {
+                activity.SetTag("server.address", broker.HostName);
+                activity.SetTag("server.port", broker.Port);
+            }
             if (delivery.BasicProperties.MessageId is { } messageId)
             {
                 activity.SetTag("messaging.message.id", SafeText.Escape(messageId, 256));
@@ -87,6 +111,7 @@ public sealed class WorkerTelemetry : IDisposable
         if (disposition.Outcome is JobOutcome.DeadLettered or JobOutcome.Failed)
         {
             activity.SetStatus(ActivityStatusCode.Error, OutcomeName(disposition.Outcome));
+            activity.SetTag("error.type", disposition is Disposition.Answer { Result.Error: { } error } ? error.Class : OutcomeName(disposition.Outcome));
         }
     }
 
@@ -98,15 +123,21 @@ public sealed class WorkerTelemetry : IDisposable
     }
 
     /// <summary>The client span of one job's LLM call (all its attempts).</summary>
-    public Activity? StartChat(ChatCompletionRequest request)
+    public Activity? StartChat(ChatCompletionRequest request, Uri? server)
     {
         ArgumentNullException.ThrowIfNull(request);
         var activity = ActivitySource.StartActivity($"chat {request.Model}", ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("gen_ai.operation.name", "chat");
-            activity.SetTag("gen_ai.system", "openai");
+            activity.SetTag("gen_ai.provider.name", ProviderName);
             activity.SetTag("gen_ai.request.model", request.Model);
+            if (server is not null)
+            {
+                activity.SetTag("server.address", server.Host);
+                activity.SetTag("server.port", server.Port);
+            }
+
             if (request.Temperature is { } temperature)
             {
                 activity.SetTag("gen_ai.request.temperature", temperature);
@@ -121,7 +152,7 @@ public sealed class WorkerTelemetry : IDisposable
         return activity;
     }
 
-    public void ChatSucceeded(Activity? activity, ChatCompletion completion, string model)
+    public void ChatSucceeded(Activity? activity, ChatCompletion completion, string model, Uri? server, TimeSpan elapsed)
     {
         ArgumentNullException.ThrowIfNull(completion);
         if (activity is not null)
@@ -136,16 +167,22 @@ public sealed class WorkerTelemetry : IDisposable
             }
         }
 
+        var tags = OperationTags(model, completion.Model, server, errorType: null);
+        _operationDuration.Record(elapsed.TotalSeconds, tags);
         if (completion.Usage is { } used)
         {
-            var modelTag = new KeyValuePair<string, object?>("gen_ai.request.model", model);
-            _tokens.Add(used.PromptTokens, new KeyValuePair<string, object?>("gen_ai.token.type", "input"), modelTag);
-            _tokens.Add(used.CompletionTokens, new KeyValuePair<string, object?>("gen_ai.token.type", "output"), modelTag);
+            var input = OperationTags(model, completion.Model, server, errorType: null);
+            input.Add("gen_ai.token.type", "input");
+            _tokens.Record(used.PromptTokens, input);
+            var output = OperationTags(model, completion.Model, server, errorType: null);
+            output.Add("gen_ai.token.type", "output");
+            _tokens.Record(used.CompletionTokens, output);
         }
     }
 
-    public static void ChatFailed(Activity? activity, string errorType, int? statusCode = null)
+    public void ChatFailed(Activity? activity, string model, Uri? server, TimeSpan elapsed, string errorType, int? statusCode = null)
     {
+        _operationDuration.Record(elapsed.TotalSeconds, OperationTags(model, null, server, errorType));
         if (activity is null)
         {
             return;
@@ -157,6 +194,33 @@ public sealed class WorkerTelemetry : IDisposable
         {
             activity.SetTag("http.response.status_code", status);
         }
+    }
+
+    private static TagList OperationTags(string model, string? responseModel, Uri? server, string? errorType)
+    {
+        var tags = new TagList
+        {
+            { "gen_ai.operation.name", "chat" },
+            { "gen_ai.provider.name", ProviderName },
+            { "gen_ai.request.model", model },
+        };
+        if (responseModel is not null)
+        {
+            tags.Add("gen_ai.response.model", responseModel);
+        }
+
+        if (server is not null)
+        {
+            tags.Add("server.address", server.Host);
+            tags.Add("server.port", server.Port);
+        }
+
+        if (errorType is not null)
+        {
+            tags.Add("error.type", errorType);
+        }
+
+        return tags;
     }
 
     public static string OutcomeName(JobOutcome outcome) => outcome switch

@@ -59,4 +59,30 @@ public sealed class ResultSerializerTests
         Assert.Equal(429, batch.RootElement.GetProperty("response").GetProperty("status_code").GetInt32());
         Assert.Equal("RateLimited", batch.RootElement.GetProperty("error").GetProperty("code").GetString());
     }
+
+    [Fact]
+    public void Batch_output_keeps_the_upstream_json_body_and_request_id_and_dates_are_not_escaped()
+    {
+        var upstream = """{"id":"chatcmpl-9","object":"chat.completion","created":1,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"logprobs":{"content":[]},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4,"prompt_tokens_details":{"cached_tokens":0}}}"""u8.ToArray();
+        var result = new JobResult
+        {
+            Id = "r2",
+            CustomId = "r2",
+            Form = JobForm.Batch,
+            Status = JobStatus.Succeeded,
+            Tenant = "t",
+            CompletedAt = DateTimeOffset.Parse("2026-12-02T01:02:03+00:00", System.Globalization.CultureInfo.InvariantCulture),
+            Completion = new Worker.Connector.OpenAi.ChatCompletion { Id = "chatcmpl-9", RequestId = "req_abc", JsonBody = upstream },
+        };
+        using var batch = JsonDocument.Parse(ResultSerializer.Serialize(result, batchOutputForm: true));
+        var response = batch.RootElement.GetProperty("response");
+        Assert.Equal("req_abc", response.GetProperty("request_id").GetString());
+        var body = response.GetProperty("body");
+        Assert.Equal("default", body.GetProperty("service_tier").GetString());
+        Assert.Equal(JsonValueKind.Object, body.GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+        Assert.Equal(0, body.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
+
+        var native = System.Text.Encoding.UTF8.GetString(ResultSerializer.Serialize(result, batchOutputForm: false));
+        Assert.Contains("\"completed_at\":\"2026-12-02T01:02:03+00:00\"", native, StringComparison.Ordinal);
+    }
 }

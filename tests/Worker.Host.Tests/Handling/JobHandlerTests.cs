@@ -189,6 +189,8 @@ public sealed class JobHandlerTests : IAsyncDisposable
 
         public string DefaultModel => "gpt-test";
 
+        public string Endpoint => "http://127.0.0.1:9/v1/chat/completions";
+
         public Task<ChatCompletion> CompleteAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
         {
             lock (Requests)

@@ -109,5 +109,31 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
         Assert.Equal("gpt-4o-mini", chat.GetTagItem("gen_ai.request.model"));
         Assert.NotNull(chat.GetTagItem("gen_ai.usage.output_tokens"));
         Assert.Equal("rabbitmq", process.GetTagItem("messaging.system"));
+
+        // Current semantic conventions (messaging + gen_ai).
+        Assert.NotNull(process.GetTagItem("messaging.rabbitmq.message.delivery_tag"));
+        Assert.Null(process.GetTagItem("messaging.rabbitmq.delivery_tag"));
+        Assert.Equal(harness.JobsQueue, process.GetTagItem("messaging.rabbitmq.destination.routing_key"));
+        Assert.NotNull(process.GetTagItem("server.address"));
+        Assert.NotNull(process.GetTagItem("server.port"));
+        Assert.Equal("openai", chat.GetTagItem("gen_ai.provider.name"));
+        Assert.Null(chat.GetTagItem("gen_ai.system"));
+        Assert.Equal("127.0.0.1", chat.GetTagItem("server.address"));
+    }
+
+    [Fact]
+    public async Task Jobs_sent_with_the_enqueue_command_carry_a_sampled_trace_context()
+    {
+        await using var harness = await WorkerHarness.StartAsync(broker, startWorker: false);
+        await harness.DeclareTopologyAsync();
+        var configuration = Microsoft.Extensions.Configuration.MemoryConfigurationBuilderExtensions.AddInMemoryCollection(new Microsoft.Extensions.Configuration.ConfigurationBuilder(), harness.Settings).Build();
+        var output = new StringWriter();
+        var exit = await new Worker.Host.Cli.EnqueueCommand(configuration, output, TextWriter.Null).RunAsync(
+            new Worker.Host.Cli.EnqueueCommand.Arguments("Trace me", null, 1, null, null, false, null, TimeSpan.FromSeconds(10)), CancellationToken.None);
+        Assert.Equal(0, exit);
+
+        var job = await harness.GetJobAsync();
+        var traceparent = System.Text.Encoding.UTF8.GetString((byte[])job.BasicProperties.Headers!["traceparent"]!);
+        Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-01$", traceparent);
     }
 }

@@ -202,6 +202,23 @@ internal sealed class WorkerHarness : IAsyncDisposable
         return list;
     }
 
+    /// <summary>Declares the worker's topology without starting a worker (for tests that only produce).</summary>
+    public async Task DeclareTopologyAsync()
+    {
+        var options = new Worker.Host.Configuration.RabbitMqOptions();
+        new ConfigurationBuilder().AddInMemoryCollection(Settings).Build().GetSection("RabbitMq").Bind(options);
+        await new Worker.Host.Publishing.TopologyDeclarer(Microsoft.Extensions.Options.Options.Create(options)).DeclareAsync(_client!, CancellationToken.None);
+    }
+
+    /// <summary>Takes one job from the jobs queue (acked), waiting for it up to 10 s.</summary>
+    public async Task<BasicGetResult> GetJobAsync()
+    {
+        await using var channel = await _client!.CreateChannelAsync();
+        BasicGetResult? job = null;
+        await Eventually.TrueAsync(async () => (job = await channel.BasicGetAsync(JobsQueue, autoAck: true)) is not null, TimeSpan.FromSeconds(10));
+        return job ?? throw new TimeoutException($"no job in {JobsQueue}");
+    }
+
     public async Task<uint> QueueDepthAsync(string queue)
     {
         await using var channel = await _client!.CreateChannelAsync();
