@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Worker.Connector;
 using Worker.Connector.OpenAi;
@@ -49,9 +48,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<IChatCompletionClient>(sp => sp.GetRequiredService<OpenAiChatClient>());
         services.AddSingleton<ResultBuilder>();
         services.AddSingleton<JobProcessor>();
-        services.AddSingleton(sp => new JobHandler(
-            sp.GetRequiredService<JobParser>(), sp.GetRequiredService<JobProcessor>(), sp.GetRequiredService<ResultBuilder>(),
-            sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DefaultTenant, sp.GetRequiredService<ILogger<JobHandler>>()));
+        services.AddSingleton<JobHandler>();
         services.AddSingleton<ResultPublisher>();
         services.AddSingleton<RabbitMqJobSource>();
         services.AddHostedService(sp => sp.GetRequiredService<RabbitMqJobSource>());

@@ -111,6 +111,7 @@ internal sealed class EnqueueCommand
                 Persistent = true,
                 ContentType = "application/json",
                 MessageId = job.Id,
+                Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()),
                 CorrelationId = job.Id,
                 Headers = headers,
             };

@@ -23,6 +23,13 @@ public sealed class WorkerOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a job that gives no <c>deadline</c> or <c>ttl_seconds</c> stays worth answering, from its AMQP
+    /// timestamp (or, without one, from when this worker received it). Default 24 h, like the Batch API.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan DefaultJobTtl { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Tenant for jobs that name none. Default "default".</summary>
     [Required(AllowEmptyStrings = false)]
     public string DefaultTenant { get; set; } = "default";

@@ -29,6 +29,12 @@ public sealed record Job
 
     /// <summary>Batch form: the line's custom_id (also the job id).</summary>
     public string? CustomId { get; init; }
+
+    /// <summary>The job's own deadline, when it gave one.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>The job's own time to live from when it was enqueued, when it gave one.</summary>
+    public TimeSpan? Ttl { get; init; }
 }
 
 /// <summary>

@@ -14,6 +14,9 @@ public static class JobContract
     /// <summary>The model names a span and a metric tag.</summary>
     public const int MaxModelLength = 256;
 
+    /// <summary>Longest <c>ttl_seconds</c> a job may ask for.</summary>
+    public static readonly TimeSpan MaxTtl = TimeSpan.FromDays(30);
+
     /// <summary>JSON nesting accepted in a job body.</summary>
     public const int MaxDepth = 64;
 }

@@ -47,6 +47,16 @@ public sealed record JobMessage
     [JsonPropertyName("metadata")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JsonElement? Metadata { get; init; }
+
+    /// <summary>When the job stops being worth answering (RFC 3339); or <see cref="TtlSeconds"/>.</summary>
+    [JsonPropertyName("deadline")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Seconds after it was enqueued (its AMQP timestamp) that the job stops being worth answering.</summary>
+    [JsonPropertyName("ttl_seconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TtlSeconds { get; init; }
 }
 
 /// <summary>One line of the OpenAI Batch API input.</summary>

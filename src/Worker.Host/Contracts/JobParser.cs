@@ -143,7 +143,22 @@ public sealed class JobParser
             return parameterError;
         }
 
-        return Valid(id, tenant, document.Model, document.Stream, messages, parameters, document.Metadata, JobForm.Native);
+        if (document.Deadline is not null && document.TtlSeconds is not null)
+        {
+            return JobParseResult.Invalid("invalid_parameter: give 'deadline' or 'ttl_seconds', not both", id, tenant);
+        }
+
+        if (document.TtlSeconds is { } ttl && (!double.IsFinite(ttl) || ttl <= 0 || ttl > JobContract.MaxTtl.TotalSeconds))
+        {
+            return JobParseResult.Invalid($"invalid_parameter: ttl_seconds must be in (0, {JobContract.MaxTtl.TotalSeconds}]", id, tenant);
+        }
+
+        var valid = Valid(id, tenant, document.Model, document.Stream, messages, parameters, document.Metadata, JobForm.Native);
+        return valid.Job is null ? valid : JobParseResult.Valid(valid.Job with
+        {
+            Deadline = document.Deadline,
+            Ttl = document.TtlSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        });
     }
 
     private JobParseResult ParseBatch(JsonElement root, string id, string tenant)

@@ -34,5 +34,8 @@ public abstract record Disposition
     }
 }
 
-/// <summary>One delivery as the handler sees it: no broker types. The body is valid only while the handler runs.</summary>
-public readonly record struct JobDelivery(ReadOnlyMemory<byte> Body, bool Redelivered, long ReceivedTimestamp);
+/// <summary>
+/// One delivery as the handler sees it: no broker types. The body is valid only while the handler runs;
+/// <c>EnqueuedAt</c> is the message's timestamp property, when the producer set one.
+/// </summary>
+public readonly record struct JobDelivery(ReadOnlyMemory<byte> Body, bool Redelivered, long ReceivedTimestamp, DateTimeOffset? EnqueuedAt = null);

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Worker.Host.Configuration;
 using Worker.Host.Contracts;
 using Worker.Host.Processing;
 
@@ -15,15 +17,20 @@ public sealed partial class JobHandler
     private readonly JobProcessor _processor;
     private readonly ResultBuilder _results;
     private readonly string _defaultTenant;
+    private readonly TimeSpan _defaultTtl;
+    private readonly TimeProvider _time;
     private readonly ILogger<JobHandler> _logger;
 
-    public JobHandler(JobParser parser, JobProcessor processor, ResultBuilder results, string defaultTenant, ILogger<JobHandler> logger)
+    public JobHandler(JobParser parser, JobProcessor processor, ResultBuilder results, IOptions<WorkerOptions> options, ILogger<JobHandler> logger, TimeProvider? time = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _parser = parser;
         _processor = processor;
         _results = results;
-        _defaultTenant = defaultTenant;
+        _defaultTenant = options.Value.DefaultTenant;
+        _defaultTtl = options.Value.DefaultJobTtl;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <summary>
@@ -45,9 +52,17 @@ public sealed partial class JobHandler
         }
 
         var job = parsed.Job!;
+        var deadline = job.Deadline ?? (delivery.EnqueuedAt ?? _time.GetUtcNow()) + (job.Ttl ?? _defaultTtl);
+        if (_time.GetUtcNow() >= deadline)
+        {
+            var reason = $"expired: the job's deadline ({deadline:O}) passed before it was sent";
+            LogExpired(_logger, job.Id, deadline);
+            return new Disposition.Answer(_results.Expired(job, null, reason, 0, delivery));
+        }
+
         try
         {
-            return await _processor.ProcessAsync(job, delivery, cancellationToken);
+            return await _processor.ProcessAsync(job, delivery, deadline, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -58,6 +73,9 @@ public sealed partial class JobHandler
             return new Disposition.DeadLetter(reason, _results.Rejected(job.Id, job.Tenant, "Internal", reason, delivery), job.Id);
         }
     }
+
+    [LoggerMessage(EventId = 213, Level = LogLevel.Information, Message = "Job {JobId} expired at {Deadline:O} before it was sent")]
+    private static partial void LogExpired(ILogger logger, string jobId, DateTimeOffset deadline);
 
     [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "Dead-lettered job (id {JobId}): {Reason}")]
     private static partial void LogPoison(ILogger logger, string? jobId, string reason);

@@ -25,6 +25,7 @@ public sealed partial class JobProcessor
     private readonly ResilienceOptions _resilience;
     private readonly ILogger<JobProcessor> _logger;
     private readonly Uri? _server;
+    private readonly TimeProvider _time;
 
     public JobProcessor(
         IChatCompletionClient chat,
@@ -33,7 +34,8 @@ public sealed partial class JobProcessor
         WorkerTelemetry telemetry,
         ResultBuilder results,
         IOptions<ResilienceOptions> resilience,
-        ILogger<JobProcessor> logger)
+        ILogger<JobProcessor> logger,
+        TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(resilience);
@@ -44,27 +46,32 @@ public sealed partial class JobProcessor
         _results = results;
         _resilience = resilience.Value;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         _server = Uri.TryCreate(chat.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : null;
     }
 
-    public async Task<Disposition> ProcessAsync(Job job, JobDelivery delivery, CancellationToken cancellationToken)
+    /// <summary>Runs the job until <paramref name="deadline"/>, which bounds every attempt, wait and retry.</summary>
+    public async Task<Disposition> ProcessAsync(Job job, JobDelivery delivery, DateTimeOffset deadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
         var model = job.Request.Model ?? _chat.DefaultModel;
-        var request = job.Request with { Model = model, IncludeUsage = true, Timeout = _resilience.AttemptTimeout };
+        var remaining = deadline - _time.GetUtcNow();
+        var request = job.Request with { Model = model, IncludeUsage = true, Timeout = remaining < _resilience.AttemptTimeout ? remaining : _resilience.AttemptTimeout };
         using var activity = _telemetry.StartChat(request, _server);
         var started = Stopwatch.GetTimestamp();
         var attempts = new AttemptCounter();
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(LlmPipeline.JobBudget, remaining);
         try
         {
             var completion = await _pipeline.ExecuteAsync(
-                static async (state, token) =>
+                static async (ctx, state) =>
                 {
                     state.Counter.Count++;
-                    return await state.Chat.CompleteAsync(state.Request, token);
+                    return await state.Chat.CompleteAsync(state.Request, ctx.CancellationToken);
                 },
-                (Counter: attempts, Chat: _chat, Request: request),
-                cancellationToken);
+                context,
+                (Counter: attempts, Chat: _chat, Request: request));
 
             _telemetry.ChatSucceeded(activity, completion, model, _server, Stopwatch.GetElapsedTime(started));
             return new Disposition.Answer(_results.Succeeded(job, model, completion, attempts.Count, delivery));
@@ -86,12 +93,24 @@ public sealed partial class JobProcessor
             LogFailed(_logger, job.Id, ex.ErrorClass, reason);
             return new Disposition.Answer(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), attempts.Count, delivery));
         }
+        catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested && remaining < _resilience.TotalTimeout)
+        {
+            // The job's own deadline was the tighter budget.
+            var reason = $"expired: the job's deadline ({deadline:O}) passed after {attempts.Count} attempt(s)";
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ResultBuilder.ExpiredClass);
+            LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
+            return new Disposition.Answer(_results.Expired(job, model, reason, attempts.Count, delivery));
+        }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested)
         {
             var reason = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {attempts.Count} attempt(s).";
             _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.Timeout));
             LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
             return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), attempts.Count, delivery));
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 

@@ -24,6 +24,12 @@ public sealed class ResultBuilder
     public JobResult Failed(Job job, string model, JobError error, int attempts, JobDelivery delivery) =>
         For(job, model, attempts, delivery) with { Error = error };
 
+    /// <summary>A failed <c>Expired</c> result: the job's deadline passed before it could be answered.</summary>
+    public JobResult Expired(Job job, string? model, string reason, int attempts, JobDelivery delivery) =>
+        For(job, model ?? job.Request.Model, attempts, delivery) with { Error = new JobError(ExpiredClass, reason, null, false) };
+
+    public const string ExpiredClass = "Expired";
+
     /// <summary>A failed result for a job that could be read but not run (invalid parameters, poison with an id).</summary>
     public JobResult Rejected(string id, string tenant, string errorClass, string reason, JobDelivery delivery) => new()
     {
@@ -36,7 +42,7 @@ public sealed class ResultBuilder
         Error = new JobError(errorClass, reason, null, false),
     };
 
-    private JobResult For(Job job, string model, int attempts, JobDelivery delivery) => new()
+    private JobResult For(Job job, string? model, int attempts, JobDelivery delivery) => new()
     {
         Id = job.Id,
         Status = JobStatus.Failed,

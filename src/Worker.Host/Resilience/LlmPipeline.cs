@@ -14,11 +14,18 @@ namespace Worker.Host.Resilience;
 /// </summary>
 public static class LlmPipeline
 {
+    /// <summary>The time a job has left (its deadline), set on the context: the total timeout is the smaller of it and TotalTimeout.</summary>
+    public static readonly ResiliencePropertyKey<TimeSpan> JobBudget = new("worker.job.budget");
+
     public static ResiliencePipelineBuilder Configure(ResiliencePipelineBuilder builder, ResilienceOptions options, Action<string> reportOutage, Action<OnRetryArguments<object>>? onRetry = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
-        builder.AddTimeout(options.TotalTimeout);
+        builder.AddTimeout(new TimeoutStrategyOptions
+        {
+            TimeoutGenerator = args => ValueTask.FromResult(
+                args.Context.Properties.TryGetValue(JobBudget, out var budget) && budget < options.TotalTimeout ? budget : options.TotalTimeout),
+        });
         if (options.MaxRetryAttempts > 0)
         {
             // Polly requires at least one retry; 0 means "no retry strategy at all".

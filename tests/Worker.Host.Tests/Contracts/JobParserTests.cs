@@ -69,6 +69,7 @@ public sealed class JobParserTests
     [InlineData("""{"id":"a","prompt":"p","params":[1]}""", "invalid_field")]
     [InlineData("""{"id":"a","prompt":"p","params":{"temperature":"hot"}}""", "invalid_field")]
     [InlineData("""{"id":"a","prompt":"p","version":2}""", "unsupported_version")]
+    [InlineData("""{"id":"a","prompt":"p","deadline":"tomorrow"}""", "invalid_field")]
     public void Structural_problems_are_poison_with_a_reason(string body, string reasonCode)
     {
         var result = Parse(body);
@@ -93,6 +94,9 @@ public sealed class JobParserTests
     [InlineData("""{"id":"a","prompt":"p","params":{"max_tokens":0}}""", "invalid_parameter")]
     [InlineData("""{"custom_id":"b","method":"GET","url":"/v1/chat/completions","body":{}}""", "unsupported_method")]
     [InlineData("""{"custom_id":"b","method":"POST","url":"/v1/embeddings","body":{}}""", "unsupported_url")]
+    [InlineData("""{"id":"a","prompt":"p","deadline":"2026-12-02T00:00:00Z","ttl_seconds":5}""", "invalid_parameter")]
+    [InlineData("""{"id":"a","prompt":"p","ttl_seconds":0}""", "invalid_parameter")]
+    [InlineData("""{"id":"a","prompt":"p","ttl_seconds":99999999}""", "invalid_parameter")]
     public void Readable_jobs_with_bad_parameters_are_invalid_not_poison(string body, string reasonCode)
     {
         var result = Parse(body);

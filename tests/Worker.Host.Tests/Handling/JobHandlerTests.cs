@@ -50,14 +50,15 @@ public sealed class JobHandlerTests : IAsyncDisposable
         _services = services.BuildServiceProvider();
         var results = new ResultBuilder(_time);
         var processor = new JobProcessor(_chat, _services.GetRequiredService<ResiliencePipelineProvider<string>>(), Intake,
-            _services.GetRequiredService<WorkerTelemetry>(), results, Options.Create(resilience), NullLogger<JobProcessor>.Instance);
-        _handler = new JobHandler(new JobParser(1024 * 1024, "default", defaultStream: true), processor, results, "default", NullLogger<JobHandler>.Instance);
+            _services.GetRequiredService<WorkerTelemetry>(), results, Options.Create(resilience), NullLogger<JobProcessor>.Instance, _time);
+        _handler = new JobHandler(new JobParser(1024 * 1024, "default", defaultStream: true), processor, results,
+            Options.Create(new WorkerOptions { DefaultJobTtl = TimeSpan.FromHours(24) }), NullLogger<JobHandler>.Instance, _time);
     }
 
     private IntakeController Intake => _services.GetRequiredService<IntakeController>();
 
-    private Task<Disposition> Handle(string json, bool redelivered = false) =>
-        _handler.HandleAsync(new JobDelivery(Encoding.UTF8.GetBytes(json), redelivered, _time.GetTimestamp()), CancellationToken.None);
+    private Task<Disposition> Handle(string json, bool redelivered = false, DateTimeOffset? enqueuedAt = null) =>
+        _handler.HandleAsync(new JobDelivery(Encoding.UTF8.GetBytes(json), redelivered, _time.GetTimestamp(), enqueuedAt), CancellationToken.None);
 
     [Fact]
     public async Task A_completion_is_answered_succeeded_with_its_content_and_usage()
@@ -169,6 +170,27 @@ public sealed class JobHandlerTests : IAsyncDisposable
         Assert.DoesNotContain('\n', dead.Reason);
         Assert.Equal("Internal", dead.Result!.Error!.Class);
         Assert.Single(_chat.Requests);
+    }
+
+    [Theory]
+    [InlineData("""{"id":"e1","prompt":"p","deadline":"2026-12-01T23:59:59Z"}""", 0)]
+    [InlineData("""{"id":"e2","prompt":"p","ttl_seconds":60}""", 61)]
+    [InlineData("""{"id":"e3","prompt":"p"}""", 25 * 3600)]
+    public async Task A_job_past_its_deadline_is_answered_expired_and_never_sent(string json, int enqueuedSecondsAgo)
+    {
+        var result = Assert.IsType<Disposition.Answer>(await Handle(json, enqueuedAt: _time.GetUtcNow().AddSeconds(-enqueuedSecondsAgo))).Result;
+        Assert.Equal((JobStatus.Failed, "Expired", 0), (result.Status, result.Error!.Class, result.Attempts));
+        Assert.StartsWith("expired: ", result.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(_chat.Requests);
+    }
+
+    [Fact]
+    public async Task The_deadline_bounds_the_attempt_timeout_sent_to_the_runtime()
+    {
+        _chat.Answer = _ => Completion("in time");
+        var result = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"e4","prompt":"p","deadline":"2026-12-02T00:00:30Z"}""")).Result;
+        Assert.Equal(JobStatus.Succeeded, result.Status);
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(_chat.Requests).Timeout);
     }
 
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
