@@ -66,7 +66,7 @@ internal sealed class GenerationGate(
         {
             case FaultMode.RateLimit:
                 context.Response.Headers.RetryAfter = fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                ErrorResponses.Write(context, ErrorCatalog.RateLimit(dialect, fault.RetryAfterSeconds), dialect);
+                ErrorResponses.Write(context, ErrorCatalog.RateLimit(dialect, fault.RetryAfterSeconds, fault.TokensLimit), dialect);
                 return true;
             case FaultMode.ServerError:
                 ErrorResponses.Write(context, ErrorCatalog.ServerError(dialect), dialect);

@@ -18,6 +18,7 @@ internal static class FaultHeaderParser
         var mode = FaultMode.None;
         var retryAfter = defaultRetryAfterSeconds;
         int? after = null;
+        var tokensLimit = false;
 
         foreach (var range in header.Split(';'))
         {
@@ -42,6 +43,19 @@ internal static class FaultHeaderParser
             var eq = entry.IndexOf('=');
             var key = eq > 0 ? entry[..eq].Trim() : entry;
             var valueText = eq > 0 ? entry[(eq + 1)..].Trim() : [];
+            if (key.Equals("limit", StringComparison.OrdinalIgnoreCase))
+            {
+                // rate_limit;limit=tokens answers type "tokens" instead of "requests".
+                tokensLimit = valueText.Equals("tokens", StringComparison.OrdinalIgnoreCase);
+                if (!tokensLimit && !valueText.Equals("requests", StringComparison.OrdinalIgnoreCase))
+                {
+                    error = $"Invalid {HeaderName} parameter '{entry}': limit must be requests or tokens.";
+                    return false;
+                }
+
+                continue;
+            }
+
             if (valueText.EndsWith("s", StringComparison.OrdinalIgnoreCase))
             {
                 valueText = valueText[..^1]; // retry_after=2s reads naturally; accept it.
@@ -63,12 +77,12 @@ internal static class FaultHeaderParser
             }
             else
             {
-                error = $"Invalid {HeaderName} parameter '{key}': supported parameters are retry_after and after.";
+                error = $"Invalid {HeaderName} parameter '{key}': supported parameters are retry_after, after and limit.";
                 return false;
             }
         }
 
-        plan = new FaultPlan(mode, retryAfter, after);
+        plan = new FaultPlan(mode, retryAfter, after, tokensLimit);
         return true;
     }
 }
