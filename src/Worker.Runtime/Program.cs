@@ -36,6 +36,9 @@ internal static class Program
         try
         {
             using var host = Build(cli, cli.Parse!.GetValue(socket), cli.Parse.GetValue(tcpPort));
+
+            // Bind and validate before starting, so a bad value is one line here rather than a logged stack trace.
+            _ = host.Services.GetRequiredService<IOptions<RuntimeServerOptions>>().Value;
             await host.RunAsync();
             return ExitCodes.Success;
         }
