@@ -109,8 +109,22 @@ public sealed class RuntimeChatClient : IChatClient
             Timeout = _options.RequestTimeout,
         };
 
-        var response = await _runtime.SendHttpAsync(request, cancellationToken);
-        response.EnsureSuccess(_url);
-        return ChatCompletionParser.Parse(response.BodyUtf8);
+        try
+        {
+            var response = await _runtime.SendHttpAsync(request, cancellationToken);
+            response.EnsureSuccess(_url);
+            return ChatCompletionParser.Parse(response.BodyUtf8);
+        }
+        catch (ConnectorException ex) when (_apiKey is { Length: > 0 } key && ex.Message.Contains(key, StringComparison.Ordinal))
+        {
+            // Defence in depth, as OpenAiChatClient does: no path should echo the key, but if one does, it stops here.
+            throw new ConnectorException(ex.ErrorClass, ex.Message.Replace(key, "***", StringComparison.Ordinal))
+            {
+                RequestId = ex.RequestId,
+                StatusCode = ex.StatusCode,
+                RetryAfter = ex.RetryAfter,
+                RuntimeUnavailable = ex.RuntimeUnavailable,
+            };
+        }
     }
 }
