@@ -82,6 +82,20 @@ public sealed class OpenAiSdkErrorTests
     }
 
     [Fact]
+    public async Task The_dotnet_sdk_retries_by_status_even_when_x_should_retry_is_false()
+    {
+        // The Python and Node SDKs stop on x-should-retry: false (and so does our connector, see RetryHintsEndToEndTests);
+        // the .NET SDK's ClientRetryPolicy decides by status only. The header still reaches it.
+        await using var sim = await Sdk.StartSimulatorAsync();
+        var error = await Assert.ThrowsAsync<ClientResultException>(() =>
+            Sdk.Chat(sim, maxRetries: 1, headers: ("X-Sim-Fault", "unavailable;should_retry=false")).CompleteChatAsync([new UserChatMessage("hi")]));
+        Assert.Equal(503, error.Status);
+        Assert.True(error.GetRawResponse()!.Headers.TryGetValue("x-should-retry", out var shouldRetry));
+        Assert.Equal("false", shouldRetry);
+        Assert.Equal(2, sim.Stats.TotalRequests);
+    }
+
+    [Fact]
     public async Task A_dropped_stream_is_an_error_not_a_short_answer()
     {
         await using var sim = await Sdk.StartSimulatorAsync();

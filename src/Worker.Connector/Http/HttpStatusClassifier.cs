@@ -5,12 +5,13 @@ namespace Worker.Connector.Http;
 /// <summary>
 /// The original runtime returns upstream HTTP errors as Success + status code, so classifying them is the client's
 /// job: 429 → RateLimited, 408, 409 and 5xx → Transient, 401/403 → Permanent (API key refused), other 4xx →
-/// InvalidRequest. The retry decision follows the official OpenAI SDKs: 409 (a lock timeout on the server) is retried,
-/// and an <c>x-should-retry</c> header from the server overrides the status either way.
+/// InvalidRequest. The retry decision follows the official OpenAI Python and Node SDKs (the .NET one decides by status
+/// only): 409 (a lock timeout on the server) is retried, and an <c>x-should-retry</c> header from the server overrides
+/// the status either way.
 /// </summary>
 public static class HttpStatusClassifier
 {
-    /// <summary>The server's own verdict on retrying (<c>true</c>/<c>false</c>), honoured by the official SDKs.</summary>
+    /// <summary>The server's own verdict on retrying (<c>true</c>/<c>false</c>), honoured by the Python and Node SDKs.</summary>
     public const string ShouldRetryHeader = "x-should-retry";
 
     public static ErrorClass Classify(int statusCode) => statusCode switch

@@ -4,8 +4,8 @@ namespace Worker.Connector.Http;
 
 /// <summary>
 /// Parses the retry hints an upstream sends: <c>Retry-After</c> (delta-seconds or an HTTP date, RFC 9110 §10.2.3)
-/// and OpenAI's <c>retry-after-ms</c> (milliseconds, fractional allowed), which the official SDKs prefer because it is
-/// more precise.
+/// and OpenAI's <c>retry-after-ms</c> (milliseconds, fractional allowed), which the official Python and Node SDKs
+/// prefer as it is more precise.
 /// </summary>
 public static class RetryAfter
 {

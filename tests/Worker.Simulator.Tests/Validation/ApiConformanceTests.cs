@@ -113,6 +113,24 @@ public sealed class ApiConformanceTests
     }
 
     [Fact]
+    public async Task Faults_can_carry_the_retry_hints_the_sdks_honour()
+    {
+        await using var sim = await SimulatorServer.StartAsync();
+        using var http = sim.CreateClient();
+        using var response = await http.SendAsync("v1/chat/completions", ChatBody("hi"), ("X-Sim-Fault", "server_error;should_retry=false;retry_after_ms=250"));
+        Assert.Equal(500, (int)response.StatusCode);
+        Assert.Equal("false", Assert.Single(response.Headers.GetValues("x-should-retry")));
+        Assert.Equal("250", Assert.Single(response.Headers.GetValues("retry-after-ms")));
+
+        using var plain = await http.SendAsync("v1/chat/completions", ChatBody("hi"), ("X-Sim-Fault", "server_error"));
+        Assert.False(plain.Headers.Contains("x-should-retry"));
+        Assert.False(plain.Headers.Contains("retry-after-ms"));
+
+        using var bad = await http.SendAsync("v1/chat/completions", ChatBody("hi"), ("X-Sim-Fault", "server_error;should_retry=perhaps"));
+        Assert.Equal(400, (int)bad.StatusCode);
+    }
+
+    [Fact]
     public async Task Drop_aborts_the_connection_without_ending_the_chunked_body()
     {
         await using var sim = await SimulatorServer.StartAsync();
