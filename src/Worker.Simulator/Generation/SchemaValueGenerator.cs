@@ -16,6 +16,14 @@ internal static class SchemaValueGenerator
     // Deep enough for real schemas; beyond it optional structure is left out so recursive $refs end.
     private const int MaxDepth = 12;
 
+    // Beyond this even required properties are left out: a schema that requires itself recursively has no finite
+    // instance, and the request must not take the simulator down.
+    private const int HardDepth = 2 * MaxDepth;
+
+    // Requests are untrusted: absurd minItems/minLength are capped rather than honoured.
+    private const int MaxItems = 256;
+    private const int MaxStringLength = 16 * 1024;
+
     public static void Write(Utf8JsonWriter json, JsonElement? schema, ulong seed)
     {
         if (schema is not { } root)
@@ -30,6 +38,13 @@ internal static class SchemaValueGenerator
 
     private static void WriteValue(Utf8JsonWriter json, JsonElement schema, JsonElement root, ulong seed, int depth)
     {
+        if (depth > 2 * HardDepth)
+        {
+            // Only self-referencing combinators get here (objects and arrays stop at HardDepth).
+            json.WriteNullValue();
+            return;
+        }
+
         schema = Resolve(schema, root);
         if (schema.ValueKind == JsonValueKind.True || schema.ValueKind != JsonValueKind.Object)
         {
@@ -100,7 +115,7 @@ internal static class SchemaValueGenerator
     private static void WriteObject(Utf8JsonWriter json, JsonElement schema, JsonElement root, ulong seed, int depth)
     {
         json.WriteStartObject();
-        if (schema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object)
+        if (depth < HardDepth && schema.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object)
         {
             foreach (var property in properties.EnumerateObject())
             {
@@ -116,7 +131,8 @@ internal static class SchemaValueGenerator
     {
         var min = GetInt(schema, "minItems") ?? 0;
         var max = GetInt(schema, "maxItems") ?? int.MaxValue;
-        var count = depth >= MaxDepth ? min : Math.Clamp(1 + (int)(seed % 2), min, Math.Max(min, max));
+        var count = depth >= HardDepth ? 0 : depth >= MaxDepth ? min : Math.Clamp(1 + (int)(seed % 2), min, Math.Max(min, max));
+        count = Math.Min(count, MaxItems);
         var items = schema.TryGetProperty("items", out var itemSchema) ? itemSchema : default;
         var unique = schema.TryGetProperty("uniqueItems", out var u) && u.ValueKind == JsonValueKind.True;
 
@@ -147,7 +163,9 @@ internal static class SchemaValueGenerator
             max = min;
         }
 
-        var value = min + (long)(seed % (ulong)Math.Min(max - min + 1, 1_000_000));
+        var span = max - min;
+        var range = span is < 0 or >= 1_000_000 ? 1_000_000UL : (ulong)span + 1;
+        var value = min + (long)(seed % range);
         if (GetDouble(schema, "multipleOf") is { } step && step >= 1 && step == Math.Floor(step))
         {
             var multiple = (long)step;
@@ -189,11 +207,17 @@ internal static class SchemaValueGenerator
             _ => Words(seed, 1 + (int)(seed % 3)),
         };
 
-        var min = GetInt(schema, "minLength") ?? 0;
+        var min = Math.Min(GetInt(schema, "minLength") ?? 0, MaxStringLength);
         var max = GetInt(schema, "maxLength") ?? int.MaxValue;
-        while (text.Length < min)
+        if (text.Length < min)
         {
-            text += " " + Words(StableHash.Mix(seed + (ulong)text.Length), 1);
+            var padded = new System.Text.StringBuilder(text, min + 16);
+            while (padded.Length < min)
+            {
+                padded.Append(' ').Append(Words(StableHash.Mix(seed + (ulong)padded.Length), 1));
+            }
+
+            text = padded.ToString();
         }
 
         return text.Length > max ? text[..Math.Max(max, min)] : text;

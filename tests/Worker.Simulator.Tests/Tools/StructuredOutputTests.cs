@@ -86,6 +86,22 @@ public sealed class StructuredOutputTests
     }
 
     [Theory]
+    [InlineData("""{"type":"object","properties":{"child":{"$ref":"#"}},"required":["child"]}""")]
+    [InlineData("""{"anyOf":[{"$ref":"#"}]}""")]
+    [InlineData("""{"type":"object","properties":{"list":{"type":"array","minItems":1000000000},"text":{"type":"string","minLength":2000000000},"n":{"type":"integer","minimum":-9000000000000000000,"maximum":9000000000000000000}}}""")]
+    public async Task Hostile_schemas_still_get_a_bounded_answer(string schema)
+    {
+        await using var sim = await SimulatorServer.StartAsync();
+        using var http = sim.CreateClient();
+        using var response = await http.SendAsync("v1/chat/completions", ChatBody("x", extra: b =>
+            b["response_format"] = JsonNode.Parse($$$"""{"type":"json_schema","json_schema":{"name":"h","schema":{{{schema}}}}}""")));
+        Assert.Equal(200, (int)response.StatusCode);
+        var content = (await response.ReadJsonAsync()).GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        Assert.InRange(content.Length, 1, 1_000_000);
+        using var doc = JsonDocument.Parse(content, new JsonDocumentOptions { MaxDepth = 256 });
+    }
+
+    [Theory]
     [InlineData("""{"type":"xml"}""", "response_format.type", "invalid_value")]
     [InlineData("""{"type":"json_schema"}""", "response_format.json_schema", "missing_required_parameter")]
     [InlineData("""{"type":"json_schema","json_schema":{"schema":{}}}""", "response_format.json_schema.name", "missing_required_parameter")]
