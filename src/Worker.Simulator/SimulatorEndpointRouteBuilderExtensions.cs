@@ -1,4 +1,5 @@
 using Worker.Simulator.Endpoints;
+using Worker.Simulator.Http;
 
 namespace Worker.Simulator;
 
@@ -23,17 +24,24 @@ public static class SimulatorEndpointRouteBuilderExtensions
         var generate = new Lazy<GenerateEndpoint>(services.GetRequiredService<GenerateEndpoint>);
         var stats = new Lazy<StatsEndpoints>(services.GetRequiredService<StatsEndpoints>);
 
-        endpoints.MapPost("/v1/chat/completions", context => chat.Value.HandleAsync(context));
-        endpoints.MapPost("/chat/completions", context => chat.Value.HandleAsync(context)); // for base URLs without /v1
-        endpoints.MapGet("/v1/models", context => models.Value.ListAsync(context));
-        endpoints.MapGet("/v1/models/{id}", context => models.Value.GetAsync(context));
-        endpoints.MapPost("/v1beta/models/{*rest}", context => gemini.Value.HandleAsync(context));
-        endpoints.MapPost("/v1/models/{*rest}", context => gemini.Value.HandleAsync(context));
-        endpoints.MapPost("/generate", context => generate.Value.HandleAsync(context));
-        endpoints.MapGet("/health", HealthEndpoint.GetAsync);
-        endpoints.MapGet("/stats", context => stats.Value.GetAsync(context));
-        endpoints.MapPost("/stats/reset", context => stats.Value.ResetAsync(context));
-        endpoints.MapDelete("/stats", context => stats.Value.ResetAsync(context));
+        // Every answer carries x-request-id, also when mapped into someone else's app without our middleware.
+        endpoints.MapPost("/v1/chat/completions", WithRequestId(context => chat.Value.HandleAsync(context)));
+        endpoints.MapPost("/chat/completions", WithRequestId(context => chat.Value.HandleAsync(context))); // for base URLs without /v1
+        endpoints.MapGet("/v1/models", WithRequestId(context => models.Value.ListAsync(context)));
+        endpoints.MapGet("/v1/models/{id}", WithRequestId(context => models.Value.GetAsync(context)));
+        endpoints.MapPost("/v1beta/models/{*rest}", WithRequestId(context => gemini.Value.HandleAsync(context)));
+        endpoints.MapPost("/v1/models/{*rest}", WithRequestId(context => gemini.Value.HandleAsync(context)));
+        endpoints.MapPost("/generate", WithRequestId(context => generate.Value.HandleAsync(context)));
+        endpoints.MapGet("/health", WithRequestId(HealthEndpoint.GetAsync));
+        endpoints.MapGet("/stats", WithRequestId(context => stats.Value.GetAsync(context)));
+        endpoints.MapPost("/stats/reset", WithRequestId(context => stats.Value.ResetAsync(context)));
+        endpoints.MapDelete("/stats", WithRequestId(context => stats.Value.ResetAsync(context)));
         return endpoints;
     }
+
+    private static RequestDelegate WithRequestId(RequestDelegate handler) => context =>
+    {
+        RequestIds.Ensure(context);
+        return handler(context);
+    };
 }

@@ -50,6 +50,7 @@ public static class SimulatorServiceCollectionExtensions
         services.TryAddSingleton<GeminiEndpoint>();
         services.TryAddSingleton<GenerateEndpoint>();
         services.TryAddSingleton<ModelsEndpoint>();
+        services.TryAddSingleton<KnownModels>();
         services.TryAddSingleton<StatsEndpoints>();
         return services;
     }

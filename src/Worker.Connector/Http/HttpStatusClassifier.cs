@@ -4,19 +4,54 @@ namespace Worker.Connector.Http;
 
 /// <summary>
 /// The original runtime returns upstream HTTP errors as Success + status code, so classifying them is the client's
-/// job: 429 → RateLimited, 408 and 5xx → Transient, 401/403 → Permanent (API key refused), other 4xx → InvalidRequest.
+/// job: 429 → RateLimited, 408, 409 and 5xx → Transient, 401/403 → Permanent (API key refused), other 4xx →
+/// InvalidRequest. The retry decision follows the official OpenAI Python and Node SDKs (the .NET one decides by status
+/// only): 409 (a lock timeout on the server) is retried, and an <c>x-should-retry</c> header from the server overrides
+/// the status either way.
 /// </summary>
 public static class HttpStatusClassifier
 {
+    /// <summary>The server's own verdict on retrying (<c>true</c>/<c>false</c>), honoured by the Python and Node SDKs.</summary>
+    public const string ShouldRetryHeader = "x-should-retry";
+
     public static ErrorClass Classify(int statusCode) => statusCode switch
     {
         >= 200 and < 400 => ErrorClass.Success,
         429 => ErrorClass.RateLimited,
-        408 => ErrorClass.Transient,
+        408 or 409 => ErrorClass.Transient,
         401 or 403 => ErrorClass.Permanent,
         >= 400 and < 500 => ErrorClass.InvalidRequest,
         >= 500 and < 600 => ErrorClass.Transient,
         _ => ErrorClass.Permanent,
+    };
+
+    /// <summary>
+    /// Like <see cref="Classify(int)"/>, with the server's <c>x-should-retry</c> header applied to a failure:
+    /// <c>true</c> makes a non-retryable status Transient, <c>false</c> makes a retryable one Permanent (so it fails
+    /// at once). Any other value, or none, leaves the status-based class. Successes are never changed.
+    /// </summary>
+    public static ErrorClass Classify(int statusCode, string? shouldRetry)
+    {
+        var byStatus = Classify(statusCode);
+        if (byStatus == ErrorClass.Success)
+        {
+            return byStatus;
+        }
+
+        return ParseShouldRetry(shouldRetry) switch
+        {
+            true when !byStatus.IsRetryable() => ErrorClass.Transient,
+            false when byStatus.IsRetryable() => ErrorClass.Permanent,
+            _ => byStatus,
+        };
+    }
+
+    /// <summary>The <c>x-should-retry</c> value: true, false, or null when absent or neither.</summary>
+    public static bool? ParseShouldRetry(string? value) => value?.Trim() switch
+    {
+        { } v when v.Equals("true", StringComparison.OrdinalIgnoreCase) => true,
+        { } v when v.Equals("false", StringComparison.OrdinalIgnoreCase) => false,
+        _ => null,
     };
 
     /// <summary>
@@ -26,7 +61,7 @@ public static class HttpStatusClassifier
     public static ConnectorException ToException(HttpResponse response, string? url = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var errorClass = Classify(response.StatusCode);
+        var errorClass = Classify(response.StatusCode, response.GetHeader(ShouldRetryHeader));
         var where = url is null ? "the upstream" : SafeUrl(url);
         var message = response.StatusCode switch
         {
@@ -37,7 +72,7 @@ public static class HttpStatusClassifier
         {
             RequestId = response.RequestId,
             StatusCode = response.StatusCode,
-            RetryAfter = RetryAfter.Parse(response.GetHeader("retry-after"), (time ?? TimeProvider.System).GetUtcNow()),
+            RetryAfter = RetryAfter.FromResponse(response, (time ?? TimeProvider.System).GetUtcNow()),
         };
     }
 

@@ -62,11 +62,21 @@ internal sealed class GenerationGate(
     /// <summary>Answers the faults that replace the whole answer. True when the request is done.</summary>
     public async ValueTask<bool> TryAnswerFaultAsync(HttpContext context, FaultPlan fault, ErrorDialect dialect, bool streaming, CancellationToken cancellationToken)
     {
+        if (fault.ShouldRetry is { } shouldRetry)
+        {
+            context.Response.Headers["x-should-retry"] = shouldRetry ? "true" : "false";
+        }
+
+        if (fault.RetryAfterMs is { } retryAfterMs)
+        {
+            context.Response.Headers["retry-after-ms"] = retryAfterMs.ToString(CultureInfo.InvariantCulture);
+        }
+
         switch (fault.Mode)
         {
             case FaultMode.RateLimit:
                 context.Response.Headers.RetryAfter = fault.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                ErrorResponses.Write(context, ErrorCatalog.RateLimit(dialect, fault.RetryAfterSeconds), dialect);
+                ErrorResponses.Write(context, ErrorCatalog.RateLimit(dialect, fault.RetryAfterSeconds, fault.TokensLimit), dialect);
                 return true;
             case FaultMode.ServerError:
                 ErrorResponses.Write(context, ErrorCatalog.ServerError(dialect), dialect);

@@ -1,13 +1,12 @@
 using System.Buffers;
 using System.Text.Json;
-using Microsoft.Extensions.Options;
 using Worker.Simulator.Http;
 using Worker.Simulator.Json;
 using Worker.Simulator.Options;
 
 namespace Worker.Simulator.Endpoints;
 
-/// <summary><c>GET /v1/models</c> (configured models, OpenAI list shape) and <c>GET /v1/models/{id}</c> (any id).</summary>
+/// <summary><c>GET /v1/models</c> (configured models, OpenAI list shape) and <c>GET /v1/models/{id}</c> (404 for others).</summary>
 internal sealed class ModelsEndpoint
 {
     // Fixed creation time so the listing is byte-for-byte stable.
@@ -17,11 +16,14 @@ internal sealed class ModelsEndpoint
     private readonly ApiKeyCheck _apiKeys;
     private readonly byte[] _list;
 
-    public ModelsEndpoint(IOptions<SimulatorOptions> options, ApiKeyCheck apiKeys)
+    private readonly KnownModels _known;
+
+    public ModelsEndpoint(KnownModels known, ApiKeyCheck apiKeys)
     {
         _apiKeys = apiKeys;
+        _known = known;
         var models = new List<ModelResponse>();
-        foreach (var id in options.Value.EffectiveModels)
+        foreach (var id in known.Ids)
         {
             models.Add(new ModelResponse(id, "model", Created, OwnedBy));
         }
@@ -49,6 +51,12 @@ internal sealed class ModelsEndpoint
         }
 
         var id = context.Request.RouteValues["id"] as string ?? string.Empty;
+        if (!_known.Contains(id))
+        {
+            ErrorResponses.Write(context, ErrorCatalog.ModelNotFound(id), ErrorDialect.OpenAi);
+            return Task.CompletedTask;
+        }
+
         return context.Response.WriteAsJsonAsync(
             new ModelResponse(id, "model", Created, OwnedBy),
             SnakeCaseJsonContext.Default.ModelResponse,

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace Worker.Simulator.Faults;
 
 /// <summary>
-/// Parses <c>X-Sim-Fault: mode[;param=value...]</c>, e.g. <c>rate_limit;retry_after=2</c> or <c>drop;after=3</c>.
+/// Parses <c>X-Sim-Fault: mode[;param=value...]</c>, e.g. <c>rate_limit;retry_after=2</c>, <c>drop;after=3</c> or
+/// <c>server_error;should_retry=false</c>.
 /// <c>none</c> forces a normal answer even when a random fault rate is configured.
 /// </summary>
 internal static class FaultHeaderParser
@@ -18,6 +19,9 @@ internal static class FaultHeaderParser
         var mode = FaultMode.None;
         var retryAfter = defaultRetryAfterSeconds;
         int? after = null;
+        var tokensLimit = false;
+        bool? shouldRetry = null;
+        int? retryAfterMs = null;
 
         foreach (var range in header.Split(';'))
         {
@@ -42,6 +46,44 @@ internal static class FaultHeaderParser
             var eq = entry.IndexOf('=');
             var key = eq > 0 ? entry[..eq].Trim() : entry;
             var valueText = eq > 0 ? entry[(eq + 1)..].Trim() : [];
+            if (key.Equals("limit", StringComparison.OrdinalIgnoreCase))
+            {
+                // rate_limit;limit=tokens answers type "tokens" instead of "requests".
+                tokensLimit = valueText.Equals("tokens", StringComparison.OrdinalIgnoreCase);
+                if (!tokensLimit && !valueText.Equals("requests", StringComparison.OrdinalIgnoreCase))
+                {
+                    error = $"Invalid {HeaderName} parameter '{entry}': limit must be requests or tokens.";
+                    return false;
+                }
+
+                continue;
+            }
+
+            if (key.Equals("should_retry", StringComparison.OrdinalIgnoreCase))
+            {
+                // Sends x-should-retry, the server's own retry verdict that the official SDKs honour.
+                if (!bool.TryParse(valueText, out var verdict))
+                {
+                    error = $"Invalid {HeaderName} parameter '{entry}': should_retry must be true or false.";
+                    return false;
+                }
+
+                shouldRetry = verdict;
+                continue;
+            }
+
+            if (key.Equals("retry_after_ms", StringComparison.OrdinalIgnoreCase))
+            {
+                if (!int.TryParse(valueText, NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds))
+                {
+                    error = $"Invalid {HeaderName} parameter '{entry}': expected retry_after_ms=<milliseconds>.";
+                    return false;
+                }
+
+                retryAfterMs = milliseconds;
+                continue;
+            }
+
             if (valueText.EndsWith("s", StringComparison.OrdinalIgnoreCase))
             {
                 valueText = valueText[..^1]; // retry_after=2s reads naturally; accept it.
@@ -63,12 +105,12 @@ internal static class FaultHeaderParser
             }
             else
             {
-                error = $"Invalid {HeaderName} parameter '{key}': supported parameters are retry_after and after.";
+                error = $"Invalid {HeaderName} parameter '{key}': supported parameters are retry_after, retry_after_ms, after, limit and should_retry.";
                 return false;
             }
         }
 
-        plan = new FaultPlan(mode, retryAfter, after);
+        plan = new FaultPlan(mode, retryAfter, after, tokensLimit, shouldRetry, retryAfterMs);
         return true;
     }
 }

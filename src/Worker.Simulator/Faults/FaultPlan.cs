@@ -4,7 +4,10 @@ namespace Worker.Simulator.Faults;
 /// <param name="Mode">What goes wrong.</param>
 /// <param name="RetryAfterSeconds">Retry-After of rate_limit.</param>
 /// <param name="AfterTokens">For in-stream faults: content tokens sent before the fault; null means half the answer.</param>
-internal readonly record struct FaultPlan(FaultMode Mode, int RetryAfterSeconds, int? AfterTokens)
+/// <param name="TokensLimit">For rate_limit: the tokens-per-minute limit was hit (type <c>tokens</c>), not requests.</param>
+/// <param name="ShouldRetry">For error answers: the <c>x-should-retry</c> header to send, or null for none.</param>
+/// <param name="RetryAfterMs">For error answers: the <c>retry-after-ms</c> header to send, or null for none.</param>
+internal readonly record struct FaultPlan(FaultMode Mode, int RetryAfterSeconds, int? AfterTokens, bool TokensLimit = false, bool? ShouldRetry = null, int? RetryAfterMs = null)
 {
     public static FaultPlan None => default;
 

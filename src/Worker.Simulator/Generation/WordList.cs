@@ -37,6 +37,9 @@ internal static class WordList
 
     public static ReadOnlySpan<byte> Get(int index) => Utf8[index];
 
+    /// <summary>The word as a string (structured answers build strings; plain answers never do).</summary>
+    public static string GetString(int index) => Words[index];
+
     private static byte[][] Encode(string[] words)
     {
         var result = new byte[words.Length][];

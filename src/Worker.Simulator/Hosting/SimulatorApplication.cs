@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration.Memory;
+using Worker.Simulator.Http;
 using Worker.Simulator.Options;
 
 namespace Worker.Simulator.Hosting;
@@ -63,6 +64,13 @@ internal static class SimulatorApplication
     private static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+
+        // Also on answers no endpoint gives (unknown routes: 404, wrong method: 405).
+        app.Use((context, next) =>
+        {
+            RequestIds.Ensure(context);
+            return next(context);
+        });
         app.MapSimulatorEndpoints();
         return app;
     }

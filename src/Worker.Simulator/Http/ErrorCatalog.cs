@@ -8,9 +8,30 @@ internal static class ErrorCatalog
         param: null,
         code: null);
 
-    public static ApiError RateLimit(ErrorDialect dialect, int retryAfterSeconds) => dialect == ErrorDialect.Google
+    /// <summary>
+    /// A 429. OpenAI's <c>type</c> names the limit that was hit (<c>requests</c> or <c>tokens</c>), with code
+    /// <c>rate_limit_exceeded</c>.
+    /// </summary>
+    public static ApiError RateLimit(ErrorDialect dialect, int retryAfterSeconds, bool tokens = false) => dialect == ErrorDialect.Google
         ? new(StatusCodes.Status429TooManyRequests, "Resource has been exhausted (e.g. check quota).", "rate_limit_exceeded", null, "rate_limit_exceeded", "RESOURCE_EXHAUSTED")
-        : new(StatusCodes.Status429TooManyRequests, $"Rate limit reached for requests (simulated). Please try again in {retryAfterSeconds}s.", "rate_limit_exceeded", null, "rate_limit_exceeded", "RESOURCE_EXHAUSTED");
+        : new(
+            StatusCodes.Status429TooManyRequests,
+            tokens
+                ? $"Rate limit reached for tokens per min (TPM) (simulated). Please try again in {retryAfterSeconds}s."
+                : $"Rate limit reached for requests per min (RPM) (simulated). Please try again in {retryAfterSeconds}s.",
+            tokens ? "tokens" : "requests",
+            null,
+            "rate_limit_exceeded",
+            "RESOURCE_EXHAUSTED");
+
+    /// <summary>404 for a model the simulator does not serve, worded as OpenAI words it.</summary>
+    public static ApiError ModelNotFound(string model) => new(
+        StatusCodes.Status404NotFound,
+        $"The model `{model}` does not exist or you do not have access to it.",
+        ApiError.InvalidRequestType,
+        null,
+        "model_not_found",
+        "NOT_FOUND");
 
     public static ApiError ServerError(ErrorDialect dialect) => dialect == ErrorDialect.Google
         ? new(StatusCodes.Status500InternalServerError, "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting", "server_error", null, null, "INTERNAL")

@@ -17,6 +17,18 @@ internal static class ChatCompletionRequestParser
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 64 };
 
+    /// <summary>
+    /// Every other real chat-completions parameter: accepted and ignored. Anything not here (or read above) is
+    /// answered 400 like the real API does, so a typo in a client is not silently ignored.
+    /// </summary>
+    private static readonly string[] AcceptedParameters =
+    [
+        "seed", "stop", "logprobs", "top_logprobs", "user", "metadata", "store", "service_tier", "parallel_tool_calls",
+        "frequency_penalty", "presence_penalty", "logit_bias", "reasoning_effort", "modalities", "prediction", "audio",
+        "web_search_options", "functions", "function_call", "verbosity", "prompt_cache_key", "prompt_cache_retention",
+        "safety_identifier",
+    ];
+
     public static ChatCompletionRequest? Parse(ReadOnlySequence<byte> body, out ApiError? error)
     {
         error = null;
@@ -56,6 +68,9 @@ internal static class ChatCompletionRequestParser
         var includeUsage = false;
         int? n = null, maxTokens = null, maxCompletionTokens = null, simTokens = null;
         MessagesSummary? messages = null;
+        List<ToolFunction>? tools = null;
+        JsonElement? toolChoice = null;
+        JsonElement? responseFormat = null;
 
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -110,11 +125,31 @@ internal static class ChatCompletionRequestParser
                 reader.Read();
                 JsonValueRules.ReadNumber(ref reader, "top_p", 0, 1);
             }
-            else
+            else if (reader.ValueTextEquals("tools"u8))
             {
-                // Other OpenAI parameters (tools, seed, user, ...) are accepted and ignored.
+                reader.Read();
+                tools = ToolRules.ReadTools(JsonElement.ParseValue(ref reader));
+            }
+            else if (reader.ValueTextEquals("tool_choice"u8))
+            {
+                reader.Read();
+                toolChoice = JsonElement.ParseValue(ref reader);
+            }
+            else if (reader.ValueTextEquals("response_format"u8))
+            {
+                reader.Read();
+                responseFormat = JsonElement.ParseValue(ref reader);
+            }
+            else if (IsAcceptedParameter(ref reader))
+            {
                 reader.Read();
                 reader.Skip();
+            }
+            else
+            {
+                var name = reader.GetString() ?? string.Empty;
+                throw new RequestValidationException(ApiError.InvalidRequest(
+                    $"Unrecognized request argument supplied: {name}", name, "unrecognized_request_argument"));
             }
         }
 
@@ -140,8 +175,23 @@ internal static class ChatCompletionRequestParser
                 "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", null));
         }
 
+        var (choiceMode, choiceName) = ToolRules.ReadToolChoice(toolChoice, tools);
+        var (formatMode, schema) = ToolRules.ReadResponseFormat(responseFormat);
+        string? lastUserText = null;
+        if (tools is { Count: > 0 } && choiceMode is ToolChoiceMode.Auto or ToolChoiceMode.Required && summary.LastUserContentStart >= 0)
+        {
+            lastUserText = ReadContentText(body.Slice(summary.LastUserContentStart));
+        }
+
         return new ChatCompletionRequest
         {
+            Tools = tools ?? [],
+            ToolChoice = choiceMode,
+            ToolChoiceName = choiceName,
+            ResponseFormat = formatMode,
+            ResponseSchema = schema,
+            LastMessageIsToolResult = summary.LastRole == MessageRole.Tool,
+            LastUserText = lastUserText,
             Model = model,
             Stream = stream == true,
             IncludeUsage = includeUsage,
@@ -207,6 +257,8 @@ internal static class ChatCompletionRequestParser
         var index = 0;
         var words = 0;
         var lastUserHash = new MessageTextAccumulator().Hash;
+        var lastUserContentStart = -1L;
+        var lastRole = MessageRole.User;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
@@ -214,11 +266,13 @@ internal static class ChatCompletionRequestParser
                 throw JsonValueRules.InvalidType(ref reader, $"messages[{index}]", "an object");
             }
 
-            var (role, text) = ReadMessage(ref reader, index);
+            var (role, text, contentStart) = ReadMessage(ref reader, index);
             words += text.Words;
+            lastRole = role;
             if (role == MessageRole.User)
             {
                 lastUserHash = text.Hash;
+                lastUserContentStart = contentStart;
             }
 
             index++;
@@ -232,12 +286,13 @@ internal static class ChatCompletionRequestParser
                 "empty_array"));
         }
 
-        return new MessagesSummary(words, lastUserHash);
+        return new MessagesSummary(words, lastUserHash, lastUserContentStart, lastRole);
     }
 
-    private static (MessageRole Role, MessageTextAccumulator Text) ReadMessage(ref Utf8JsonReader reader, int index)
+    private static (MessageRole Role, MessageTextAccumulator Text, long ContentStart) ReadMessage(ref Utf8JsonReader reader, int index)
     {
         MessageRole? role = null;
+        var contentStart = -1L;
         var contentSeen = false;
         var contentIsNull = false;
         var text = new MessageTextAccumulator();
@@ -253,6 +308,7 @@ internal static class ChatCompletionRequestParser
             {
                 reader.Read();
                 contentSeen = true;
+                contentStart = reader.TokenStartIndex;
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.String:
@@ -294,7 +350,7 @@ internal static class ChatCompletionRequestParser
             }
         }
 
-        return (known, text);
+        return (known, text, contentStart);
     }
 
     private static MessageRole ReadRole(ref Utf8JsonReader reader, int index)
@@ -466,5 +522,51 @@ internal static class ChatCompletionRequestParser
         }
     }
 
-    private readonly record struct MessagesSummary(int Words, ulong LastUserHash);
+    private static bool IsAcceptedParameter(ref Utf8JsonReader reader)
+    {
+        foreach (var name in AcceptedParameters)
+        {
+            if (reader.ValueTextEquals(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A message content (string or parts) as text, read again from where it starts in the body: a JSON value on its
+    /// own is a complete document, and the reader stops after it.
+    /// </summary>
+    private static string ReadContentText(ReadOnlySequence<byte> fromContent)
+    {
+        var reader = new Utf8JsonReader(fromContent, ReaderOptions);
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString() ?? string.Empty;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return string.Empty;
+        }
+
+        var parts = new List<string>();
+        foreach (var part in JsonElement.ParseValue(ref reader).EnumerateArray())
+        {
+            if (part.ValueKind == JsonValueKind.Object
+                && part.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String
+                && type.GetString() is "text" or "input_text"
+                && part.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                parts.Add(text.GetString()!);
+            }
+        }
+
+        return AnswerGenerator.JoinParts(parts);
+    }
+
+    private readonly record struct MessagesSummary(int Words, ulong LastUserHash, long LastUserContentStart, MessageRole LastRole);
 }

@@ -19,14 +19,15 @@ public sealed class SimulatorOptions
     public FaultOptions Faults { get; set; } = new();
 
     /// <summary>
-    /// Model ids listed by <c>GET /v1/models</c>. Empty means <see cref="DefaultModels"/>.
+    /// Model ids listed by <c>GET /v1/models</c> and served by chat completions (others are 404
+    /// <c>model_not_found</c>). Empty means <see cref="DefaultModels"/>.
     /// (Empty by default because configuration binding appends to, rather than replaces, a pre-filled list.)
     /// </summary>
     public IList<string> Models { get; set; } = [];
 
     /// <summary>Models listed when <see cref="Models"/> is empty.</summary>
     public static IReadOnlyList<string> DefaultModels { get; } =
-        ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gemini-2.0-flash", "simulator"];
+        ["gpt-4o-mini", "gpt-4o", "gpt-4.1-mini", "gpt-4.1", "gpt-3.5-turbo", "gemini-2.0-flash", "simulator"];
 
     internal IReadOnlyList<string> EffectiveModels => Models.Count == 0 ? DefaultModels : [.. Models];
 

@@ -22,7 +22,17 @@ internal sealed class ChatCompletionChunkFormatter(IBufferWriter<byte> output, O
             json.WriteNumber("index"u8, choice);
             json.WriteStartObject("delta"u8);
             json.WriteString("role"u8, "assistant"u8);
-            json.WriteString("content"u8, ""u8);
+            if (context.Structured is { IsToolCall: true })
+            {
+                // OpenAI's first tool-call chunk: id, type and name, with empty arguments that later chunks extend.
+                json.WriteNull("content"u8);
+                context.WriteToolCall(json, choice, string.Empty, withIndex: true);
+            }
+            else
+            {
+                json.WriteString("content"u8, ""u8);
+            }
+
             json.WriteNull("refusal"u8);
             json.WriteEndObject();
             EndChoice(json, finishReason: default);
@@ -32,6 +42,12 @@ internal sealed class ChatCompletionChunkFormatter(IBufferWriter<byte> output, O
 
     public override void WriteStep(int step)
     {
+        if (context.Structured is { } structured)
+        {
+            WriteStructuredStep(structured, step);
+            return;
+        }
+
         Span<byte> token = stackalloc byte[TokenFormatter.MaxTokenBytes];
         for (var choice = 0; choice < context.Plan.Choices; choice++)
         {
@@ -56,7 +72,7 @@ internal sealed class ChatCompletionChunkFormatter(IBufferWriter<byte> output, O
             json.WriteNumber("index"u8, choice);
             json.WriteStartObject("delta"u8);
             json.WriteEndObject();
-            EndChoice(json, OpenAiResponseContext.FinishReason(context.Plan.Truncated));
+            EndChoice(json, context.FinishReason());
             EndChunk(json);
         }
 
@@ -77,6 +93,38 @@ internal sealed class ChatCompletionChunkFormatter(IBufferWriter<byte> output, O
         var json = BeginEvent();
         ErrorJson.Write(json, ErrorCatalog.ServerError(ErrorDialect.OpenAi), ErrorDialect.OpenAi);
         EndEvent();
+    }
+
+    /// <summary>One piece of each choice's tool-call arguments (<c>delta.tool_calls[0].function.arguments</c>) or JSON content.</summary>
+    private void WriteStructuredStep(StructuredAnswer structured, int step)
+    {
+        for (var choice = 0; choice < context.Plan.Choices; choice++)
+        {
+            var piece = structured.Piece(choice, step);
+            var json = BeginChunk();
+            json.WriteStartObject();
+            json.WriteNumber("index"u8, choice);
+            json.WriteStartObject("delta"u8);
+            if (structured.IsToolCall)
+            {
+                json.WriteStartArray("tool_calls"u8);
+                json.WriteStartObject();
+                json.WriteNumber("index"u8, 0);
+                json.WriteStartObject("function"u8);
+                json.WriteString("arguments"u8, piece);
+                json.WriteEndObject();
+                json.WriteEndObject();
+                json.WriteEndArray();
+            }
+            else
+            {
+                json.WriteString("content"u8, piece);
+            }
+
+            json.WriteEndObject();
+            EndChoice(json, finishReason: default);
+            EndChunk(json);
+        }
     }
 
     /// <summary>Opens a chunk up to and including the choices array.</summary>

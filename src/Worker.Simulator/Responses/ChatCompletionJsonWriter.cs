@@ -26,14 +26,31 @@ internal static class ChatCompletionJsonWriter
             json.WriteStartObject("message"u8);
             json.WriteString("role"u8, "assistant"u8);
             json.WritePropertyName("content"u8);
-            TokenText.WriteValue(json, plan, choice);
+            var structured = context.Structured;
+            if (structured is null)
+            {
+                TokenText.WriteValue(json, plan, choice);
+            }
+            else if (structured.IsToolCall)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                json.WriteStringValue(structured.Text(choice, plan.Tokens));
+            }
 
             json.WriteNull("refusal"u8);
+            if (structured is { IsToolCall: true })
+            {
+                context.WriteToolCall(json, choice, structured.Text(choice, plan.Tokens), withIndex: false);
+            }
+
             json.WriteStartArray("annotations"u8);
             json.WriteEndArray();
             json.WriteEndObject();
             json.WriteNull("logprobs"u8);
-            json.WriteString("finish_reason"u8, OpenAiResponseContext.FinishReason(plan.Truncated));
+            json.WriteString("finish_reason"u8, context.FinishReason());
             json.WriteEndObject();
         }
 

@@ -9,10 +9,10 @@ namespace Worker.Simulator.Streaming;
 
 /// <summary>
 /// Where a streamed answer goes. Normally straight into the response pipe, chunked by Kestrel. For a planned drop
-/// the simulator does the HTTP/1.1 chunk framing itself and sends <c>Connection: close</c>: the handler can then just
-/// stop mid-body and Kestrel closes the connection cleanly after sending everything flushed, so the client reliably
-/// gets the chunks and then a premature end of the body. (HttpContext.Abort would discard bytes Kestrel has not sent
-/// yet, so the client might see a reset before any chunk.)
+/// the simulator does the HTTP/1.1 chunk framing itself and sends <c>Connection: close</c>, so the chunks sent before
+/// the drop are complete, well-framed chunks; then the connection is aborted (never a terminating chunk, never a
+/// clean end of the response), so every HTTP/1.1 client sees an error after the chunks. HttpContext.Abort discards
+/// bytes Kestrel has not written to the socket yet, hence the short wait after the last flush.
 /// </summary>
 internal sealed class StreamOutput
 {
@@ -62,14 +62,20 @@ internal sealed class StreamOutput
         return _pipe.FlushAsync(cancellationToken);
     }
 
-    /// <summary>Ends the stream mid-body: the connection closes without the terminating chunk.</summary>
+    /// <summary>Time for flushed chunks to reach the socket before the abort throws away what is still queued.</summary>
+    private static readonly TimeSpan DrainBeforeAbort = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Ends the stream mid-body: the connection is aborted without the terminating chunk.</summary>
     public async Task DropAsync(HttpContext context, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken);
-        if (_selfChunked is null)
+        if (_selfChunked is not null)
         {
-            context.Abort();
+            // Not the request's token: a client leaving during the wait changes nothing, the connection goes anyway.
+            await Task.Delay(DrainBeforeAbort, CancellationToken.None);
         }
+
+        context.Abort();
     }
 
     private void WriteChunk(ReadOnlySpan<byte> data)

@@ -22,7 +22,7 @@ public sealed class FaultInjectionTests
         Assert.Equal(TimeSpan.FromSeconds(2), response.Headers.RetryAfter?.Delta);
         var error = (await response.ReadJsonAsync()).GetProperty("error");
         AssertProperties(error, "message", "type", "param", "code");
-        Assert.Equal("rate_limit_exceeded", error.GetProperty("type").GetString());
+        Assert.Equal("requests", error.GetProperty("type").GetString());
         Assert.Equal("rate_limit_exceeded", error.GetProperty("code").GetString());
         Assert.Equal(JsonValueKind.Null, error.GetProperty("param").ValueKind);
         Assert.Equal(1, sim.Stats.Count(SimulatorOutcome.RateLimit));

@@ -95,13 +95,13 @@ public sealed class RequestValidationTests
     }
 
     [Fact]
-    public async Task Unknown_parameters_and_nulls_for_optional_ones_are_accepted()
+    public async Task Real_parameters_and_nulls_for_optional_ones_are_accepted()
     {
         await using var sim = await SimulatorServer.StartAsync();
         using var http = sim.CreateClient();
 
         const string Body = """
-            {"model":"m","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi","name":"bob"},
+            {"model":"gpt-4o-mini","messages":[{"role":"developer","content":"be brief"},{"role":"user","content":"hi","name":"bob"},
              {"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]}],
              "n":null,"temperature":null,"top_p":1,"max_tokens":null,"stream":false,"stream_options":null,
              "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}],"seed":3,"user":"u"}
