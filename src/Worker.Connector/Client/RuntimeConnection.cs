@@ -49,7 +49,17 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.ConnectTimeout);
+            if (endpoint.SocketPath is { } path)
+            {
+                RuntimePeerCheck.CheckSocketFile(path, options);
+            }
+
             await socket.ConnectAsync(endpoint.ToEndPoint(), timeout.Token);
+            if (endpoint.SocketPath is { } connected)
+            {
+                RuntimePeerCheck.CheckPeer(socket, connected, options);
+            }
+
             LogConnected(logger, endpoint.ToString());
             return new RuntimeConnection(socket, endpoint, options.MaxInFlightPerConnection, logger);
         }
