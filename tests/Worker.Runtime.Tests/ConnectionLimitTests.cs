@@ -216,6 +216,8 @@ public sealed class ConnectionLimitTests : IClassFixture<UpstreamFixture>
         var frames = HostileClientTests.Encode(Enumerable.Range(0, 20).Select(_ => TestRuntime.HttpRequest("GET", _upstream.Url("/big?bytes=1000000"))));
 
         await sink.SendAsync(frames, SocketFlags.None);
+        await TestRuntime.EventuallyAsync(() => server.ActiveRequests > 0 || server.OpenConnections == 0 && logs.Lines.Any(l => l.Level == LogLevel.Warning),
+            TimeSpan.FromSeconds(10), "the sink's requests started");
 
         await TestRuntime.EventuallyAsync(() => server.OpenConnections == 0, TimeSpan.FromSeconds(10), "the never-reading client disconnected");
         Assert.Equal(0, server.ActiveRequests);

@@ -22,7 +22,7 @@ namespace Worker.Runtime.Server;
 internal sealed class ClientConnection
 {
     // While the read loop is not reading (waiting for room, or the client half-closed), how often the peer is checked.
-    private static readonly TimeSpan PeerProbeInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan PeerProbeInterval = TimeSpan.FromMilliseconds(100);
 
     // Nothing signals "the client read enough"; a connection only waits on this when its client reads slowly.
     private static readonly TimeSpan UnsentPollInterval = TimeSpan.FromMilliseconds(20);
@@ -346,6 +346,14 @@ internal sealed class ClientConnection
             Payload = result.Payload,
             DurationUs = (ulong)(elapsed.Ticks / TimeSpan.TicksPerMicrosecond),
         };
+        if (_closing.IsCancellationRequested)
+        {
+            // The peer is gone or the connection is being closed: nobody will read it. (A flood's thousand cancelled
+            // requests end here, so their credits come back without a thousand failed writes first.)
+            RuntimeLog.AnswerLost(_services.Logger, requestId, Id, _closeReason ?? "the connection is closing");
+            return;
+        }
+
         var size = (long)response.Payload.Length + (response.ErrorMessage?.Length ?? 0) + AnswerOverhead;
         Interlocked.Add(ref _unsentBytes, size);
         try
