@@ -225,6 +225,50 @@ public sealed class ConnectionLimitTests : IClassFixture<UpstreamFixture>
     }
 
     [Fact]
+    public async Task A_client_with_Runtime_MaxUnsentBytesPerConnection_of_answers_unread_gets_no_new_request_started_until_it_reads()
+    {
+        // A dedicated upstream: its /big counter must see only this test's requests.
+        await using var upstream = await TestUpstream.StartAsync();
+        await using var server = await TestRuntime.StartAsync(o =>
+        {
+            o.MaxUnsentBytesPerConnection = FrameCodec.MaxPayloadLength + FrameCodec.HeaderSize;
+            o.WriteTimeout = TimeSpan.FromSeconds(30);
+        });
+        await using var connection = await RawConnection.ConnectAsync(server.SocketPath!);
+        var first = Enumerable.Range(0, 8).Select(_ => TestRuntime.HttpRequest("GET", upstream.Url("/big?bytes=2000000"))).ToList();
+        var second = Enumerable.Range(0, 8).Select(_ => TestRuntime.HttpRequest("GET", upstream.Url("/big?bytes=2000000"))).ToList();
+
+        // 8 answers of 2 MB, unread: about 16 MB waiting, over the 10 MiB mark.
+        foreach (var request in first)
+        {
+            await connection.SendAsync(request);
+        }
+
+        await TestRuntime.EventuallyAsync(() => server.UnsentAnswerBytes > FrameCodec.MaxPayloadLength + FrameCodec.HeaderSize, TimeSpan.FromSeconds(10),
+            "more than 10 MiB of answers waiting for the client");
+        Assert.Equal(8, upstream.BigServed);
+        foreach (var request in second)
+        {
+            await connection.SendAsync(request);
+        }
+
+        await Task.Delay(1000);
+        Assert.Equal(8, upstream.BigServed);
+
+        // Reading catches up: every request, held back ones included, is answered.
+        var answered = new HashSet<ulong>();
+        for (var i = 0; i < 16; i++)
+        {
+            var answer = await connection.ReadResponseAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(ErrorClass.Success, answer.ErrorClass);
+            answered.Add(answer.RequestId);
+        }
+
+        Assert.Equal(first.Concat(second).Select(r => r.RequestId).ToHashSet(), answered);
+        Assert.Equal(16, upstream.BigServed);
+    }
+
+    [Fact]
     public async Task A_half_closed_client_still_gets_its_answers()
     {
         await using var server = await TestRuntime.StartAsync();

@@ -64,6 +64,9 @@ internal sealed class ClientConnection
 
     public string Transport { get; }
 
+    /// <summary>Bytes of answers ready but not yet written (tests watch it).</summary>
+    internal long UnsentBytes => Interlocked.Read(ref _unsentBytes);
+
     public void Start() => _run = RunAsync();
 
     /// <summary>

@@ -84,6 +84,9 @@ public sealed class RuntimeServer : IAsyncDisposable
     /// <summary>Open client connections (tests watch it return to zero).</summary>
     internal int OpenConnections => _connections.Count;
 
+    /// <summary>Bytes of answers ready but not yet written, over all connections (tests watch it).</summary>
+    internal long UnsentAnswerBytes => _connections.Values.Sum(c => c.UnsentBytes);
+
     /// <summary>Requests holding a credit.</summary>
     internal int ActiveRequests => _credits.Active;
 

@@ -15,6 +15,7 @@ public sealed class TestUpstream : IAsyncDisposable
     private int _slowInFlight;
     private int _slowPeak;
     private int _hanging;
+    private int _bigServed;
 
     private TestUpstream(WebApplication app)
     {
@@ -29,6 +30,9 @@ public sealed class TestUpstream : IAsyncDisposable
     public int SlowInFlight => Volatile.Read(ref _slowInFlight);
 
     public int SlowPeak => Volatile.Read(ref _slowPeak);
+
+    /// <summary>Requests to /big answered so far.</summary>
+    public int BigServed => Volatile.Read(ref _bigServed);
 
     /// <summary>Requests to /hang the upstream is still holding open.</summary>
     public int Hanging => Volatile.Read(ref _hanging);
@@ -115,7 +119,11 @@ public sealed class TestUpstream : IAsyncDisposable
                 Interlocked.Decrement(ref _hanging);
             }
         });
-        app.MapGet("/big", (int bytes) => Results.Text(new string('a', bytes)));
+        app.MapGet("/big", (int bytes) =>
+        {
+            Interlocked.Increment(ref _bigServed);
+            return Results.Text(new string('a', bytes));
+        });
         app.MapGet("/gzip", async (HttpContext context) =>
         {
             context.Response.Headers.ContentEncoding = "gzip";
