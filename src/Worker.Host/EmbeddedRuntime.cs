@@ -12,7 +12,8 @@ internal static class EmbeddedRuntime
     /// Our connector runtime as a hosted service in this process. It binds the same <c>Runtime</c> section as the
     /// client (SocketPath, UseTcp, TcpPort), so both ends meet on one socket; the client still talks to it over that
     /// socket, exactly as to an external runtime. Unless <c>Runtime:AllowedHosts</c> says otherwise, the embedded
-    /// runtime may only call the configured LLM endpoint's host and port, so the worker's socket is not an open proxy.
+    /// runtime may only call the configured LLM endpoint's host and port (the scheme's default port when the URL names
+    /// none), so the worker's socket is not an open proxy.
     /// </summary>
     public static IServiceCollection AddEmbeddedRuntime(this IServiceCollection services, IConfiguration configuration)
     {
@@ -21,7 +22,8 @@ internal static class EmbeddedRuntime
         {
             if (runtime.AllowedHosts.Count == 0 && Uri.TryCreate(llm.Value.BaseUrl, UriKind.Absolute, out var endpoint))
             {
-                runtime.AllowedHosts.Add(endpoint.IsDefaultPort ? endpoint.Host : $"{endpoint.Host}:{endpoint.Port}");
+                // Host and port, the scheme's default port included: a bare host would allow every port of it.
+                runtime.AllowedHosts.Add(AllowedHostEntry.For(endpoint));
             }
         });
         return services;

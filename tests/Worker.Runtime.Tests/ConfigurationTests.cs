@@ -23,6 +23,12 @@ public sealed class ConfigurationTests : IClassFixture<UpstreamFixture>
 
     [Theory]
     [InlineData("MaxInFlight", "0", "Runtime:MaxInFlight must be between 1 and 1000000")]
+    [InlineData("MaxInFlightPerConnection", "-1", "Runtime:MaxInFlightPerConnection must be between 0")]
+    [InlineData("MaxConnections", "0", "Runtime:MaxConnections must be between 1 and 1000000")]
+    [InlineData("MaxUnsentBytesPerConnection", "1048576", "Runtime:MaxUnsentBytesPerConnection must be at least one whole frame")]
+    [InlineData("IdleTimeout", "00:00:00", "Runtime:IdleTimeout must be between")]
+    [InlineData("FrameTimeout", "02:00:00", "Runtime:FrameTimeout must be between")]
+    [InlineData("WriteTimeout", "-00:00:01", "Runtime:WriteTimeout must be between")]
     [InlineData("TcpPort", "70000", "Runtime:TcpPort must be between 0 and 65535")]
     [InlineData("TcpBindAddress", "localhost", "Runtime:TcpBindAddress must be an IP address")]
     [InlineData("MaxResponseBytes", "20000000", "Runtime:MaxResponseBytes must be between 1 and")]

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Worker.Runtime.Server;
 using Worker.Runtime.Tests.Support;
 
 namespace Worker.Runtime.Tests;
@@ -38,13 +39,45 @@ public sealed class SocketFileTests
     }
 
     [Fact]
+    public async Task A_group_name_is_resolved_from_etc_group_and_given_to_the_socket_file()
+    {
+        // Tests run as root, who may give a file to any group; nogroup is 65534 on Debian.
+        Assert.True(GroupFile.TryGetId("nogroup", out var expected));
+        await using var server = await TestRuntime.StartAsync(o => o.SocketGroup = "nogroup");
+
+        Assert.Equal(expected.ToString(System.Globalization.CultureInfo.InvariantCulture), await FileGroupIdAsync(server.SocketPath!));
+    }
+
+    [Fact]
+    public void Group_file_lines_are_parsed_by_name_only_and_need_a_numeric_id()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"wrt-group-{Guid.NewGuid():N}");
+        File.WriteAllLines(path, ["root:x:0:", "sock:x:4242:alice,bob", "broken:x:notanumber:", "# comment", "short:x", "sockets:x:7:"]);
+        try
+        {
+            Assert.True(GroupFile.TryGetId("sock", out var gid, path));
+            Assert.Equal(4242U, gid);
+            Assert.True(GroupFile.TryGetId("sockets", out gid, path));
+            Assert.Equal(7U, gid);
+            Assert.False(GroupFile.TryGetId("broken", out _, path));
+            Assert.False(GroupFile.TryGetId("short", out _, path));
+            Assert.False(GroupFile.TryGetId("alice", out _, path));
+            Assert.False(GroupFile.TryGetId("sock", out _, path + ".missing"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Unknown_group_is_a_clear_start_error()
     {
         await using var server = TestRuntime.Create(o => o.SocketGroup = "no-such-group-wrt");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.StartAsync(CancellationToken.None));
 
-        Assert.Equal("Runtime:SocketGroup 'no-such-group-wrt' is not a known group on this machine.", error.Message);
+        Assert.Equal("Runtime:SocketGroup 'no-such-group-wrt' is not in /etc/group; give the group's numeric id (e.g. from `getent group no-such-group-wrt`) instead.", error.Message);
         Assert.False(File.Exists(server.SocketPath));
     }
 
@@ -133,4 +166,13 @@ public sealed class SocketFileTests
         File.ReadLines("/etc/group")
             .Select(l => l.Split(':'))
             .FirstOrDefault(f => f.Length > 2 && f[2] == gid.ToString(System.Globalization.CultureInfo.InvariantCulture))?[0];
+
+    /// <summary>The file's group id as stat(1) reports it: the BCL has no API for a file's owner or group.</summary>
+    private static async Task<string> FileGroupIdAsync(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%g", path]) { RedirectStandardOutput = true })!;
+        var output = await stat.StandardOutput.ReadToEndAsync();
+        await stat.WaitForExitAsync();
+        return output.Trim();
+    }
 }

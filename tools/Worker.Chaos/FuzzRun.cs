@@ -12,7 +12,7 @@ public sealed record FuzzRunResult(FuzzReport Report, int BaselineSockets, int S
 
     public string Summary =>
         Report.Summary + string.Create(CultureInfo.InvariantCulture,
-            $"; runtime sockets {BaselineSockets} before, {SocketsAfter} after; runtime peak RSS {RuntimePeakRssBytes / (1024 * 1024)} MiB");
+            $"; runtime Unix sockets {BaselineSockets} before, {SocketsAfter} after; runtime peak RSS {RuntimePeakRssBytes / (1024 * 1024)} MiB");
 }
 
 /// <summary>
@@ -25,6 +25,9 @@ public static class FuzzRun
     /// <summary>Generous bound on the runtime's resident memory under fuzz: frames are at most 10 MiB, a few connections at once.</summary>
     public const long RssBoundBytes = 512L * 1024 * 1024;
 
+    /// <summary>The runtime's idle, frame and write timeouts in this run, short so the hostile clients are closed in seconds.</summary>
+    public static readonly TimeSpan ConnectionTimeout = TimeSpan.FromSeconds(2);
+
     public static async Task<FuzzRunResult> RunAsync(int frames, int seed, string? workDirectory = null, Action<string>? log = null,
         TimeSpan? budget = null, CancellationToken cancellationToken = default)
     {
@@ -36,6 +39,9 @@ public static class FuzzRun
         {
             ["Runtime__AllowedHosts__0"] = $"{simulator.BaseAddress.Host}:{simulator.BaseAddress.Port}",
             ["Runtime__UpstreamTimeout"] = "00:00:05",
+            ["Runtime__IdleTimeout"] = ConnectionTimeout.ToString(),
+            ["Runtime__FrameTimeout"] = ConnectionTimeout.ToString(),
+            ["Runtime__WriteTimeout"] = ConnectionTimeout.ToString(),
             // Every rejected frame is a Warning by design; only errors (a crashed request or connection) matter here.
             ["Logging__LogLevel__Default"] = "Error",
             ["Logging__Console__FormatterName"] = "simple",
@@ -53,7 +59,7 @@ public static class FuzzRun
         }
 
         await Task.Delay(500, cancellationToken);
-        var baseline = runtime.CountOpenSockets() ?? -1;
+        var baseline = CountUnixSockets(runtime.Pid) ?? -1;
         runtime.SampleRss();
         var golden = Path.Combine(AppContext.BaseDirectory, "Vectors", "vastar-ipc-frames.json");
         var sampler = SampleAsync(runtime, cancellationToken);
@@ -66,6 +72,7 @@ public static class FuzzRun
             Seed = seed,
             Log = log,
             Budget = budget ?? TimeSpan.FromMinutes(10),
+            RuntimeConnectionTimeout = ConnectionTimeout,
         }, cancellationToken);
 
         var violations = new List<string>();
@@ -79,7 +86,7 @@ public static class FuzzRun
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (DateTime.UtcNow < until && !runtime.HasExited)
         {
-            after = runtime.CountOpenSockets() ?? -1;
+            after = CountUnixSockets(runtime.Pid) ?? -1;
             if (after <= baseline + 2)
             {
                 break;
@@ -90,7 +97,7 @@ public static class FuzzRun
 
         if (after > baseline + 2)
         {
-            violations.Add($"the runtime holds {after} sockets after the run, {baseline} before (connections leaked)");
+            violations.Add($"the runtime holds {after} Unix sockets after the run, {baseline} before (client connections leaked)");
         }
 
         if (!runtime.HasExited)
@@ -127,6 +134,11 @@ public static class FuzzRun
             violations.Add($"the runtime refused {report.RefusedConnections} connection(s) (its accept loop stalled)");
         }
 
+        if (report.HostileRounds == 0 || report.HostileFailures > 0)
+        {
+            violations.Add($"hostile clients: {report.HostileRounds} round(s), {report.HostileFailures} not handled: {string.Join(" | ", report.Errors.Take(5))}");
+        }
+
         if (report.UnreadableAnswers > 0)
         {
             violations.Add($"{report.UnreadableAnswers} answer(s) from the runtime were not valid frames");
@@ -160,6 +172,44 @@ public static class FuzzRun
         }
 
         return new FuzzRunResult(report, baseline, after, runtime.PeakRssBytes, violations, runtimeLog);
+    }
+
+    /// <summary>
+    /// The process's open Unix sockets (its listener and client connections), by matching its descriptors' socket
+    /// inodes against /proc/net/unix. Upstream TCP connections are left out: the hostile clients make tens of upstream
+    /// calls at once, and the connections the HTTP pool keeps afterwards are not leaked client connections.
+    /// </summary>
+    private static int? CountUnixSockets(int pid)
+    {
+        try
+        {
+            var unix = File.ReadLines("/proc/net/unix").Skip(1)
+                .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Where(fields => fields.Length >= 7)
+                .Select(fields => fields[6])
+                .ToHashSet(StringComparer.Ordinal);
+            var count = 0;
+            foreach (var fd in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && target.StartsWith("socket:[", StringComparison.Ordinal) && unix.Contains(target[8..^1]))
+                    {
+                        count++;
+                    }
+                }
+                catch (IOException)
+                {
+                    // The descriptor closed while we looked.
+                }
+            }
+
+            return count;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static async Task SampleAsync(ManagedProcess process, CancellationToken cancellationToken)

@@ -38,6 +38,16 @@ public sealed record FuzzOptions
     /// <summary>After the fuzzer half-closes, the runtime must close the connection within this.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The runtime's <c>Runtime:IdleTimeout</c>, <c>FrameTimeout</c> and <c>WriteTimeout</c> (the run sets all three to
+    /// this): the hostile clients expect to be closed by the runtime within it plus <see cref="HostileSlack"/>.
+    /// Null runs no hostile clients.
+    /// </summary>
+    public TimeSpan? RuntimeConnectionTimeout { get; init; }
+
+    /// <summary>Room on top of <see cref="RuntimeConnectionTimeout"/> for a busy machine.</summary>
+    public TimeSpan HostileSlack { get; init; } = TimeSpan.FromSeconds(10);
+
     public Action<string>? Log { get; init; }
 }
 
@@ -59,12 +69,15 @@ public sealed record FuzzReport(
     long WellFormedFailed,
     IReadOnlyList<string> Errors,
     IReadOnlyDictionary<string, long> Cases,
-    TimeSpan Elapsed)
+    TimeSpan Elapsed,
+    long HostileRounds = 0,
+    long HostileFailures = 0)
 {
     public string Summary =>
         $"{FramesProcessed:N0} frames processed by the runtime over {Connections:N0} connections in {Elapsed.TotalSeconds:0.0} s ({FramesWritten:N0} written) " +
         $"({Responses:N0} ExecuteResponses, {HealthResponses:N0} health answers, {ConnectionsClosedEarly:N0} connections closed on a bad frame); " +
-        $"{HungConnections} hung, {RefusedConnections} refused, {UnreadableAnswers} unreadable answers; well-formed client {WellFormedOk:N0} ok / {WellFormedFailed} failed";
+        $"{HungConnections} hung, {RefusedConnections} refused, {UnreadableAnswers} unreadable answers; well-formed client {WellFormedOk:N0} ok / {WellFormedFailed} failed; " +
+        $"{HostileRounds} rounds of hostile clients, {HostileFailures} not handled";
 }
 
 /// <summary>
@@ -87,6 +100,7 @@ public static class IpcFuzzer
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(options.Budget);
         var wellFormed = RunWellFormedClientAsync(options, counters, stop.Token);
+        var hostile = options.RuntimeConnectionTimeout is { } limit ? RunHostileClientsAsync(options, limit, counters, stop.Token) : Task.CompletedTask;
         var fuzzers = Enumerable.Range(0, options.Parallelism).Select(worker => Task.Run(async () =>
         {
             var random = new Random(options.Seed * 7919 + worker);
@@ -117,11 +131,12 @@ public static class IpcFuzzer
         await Task.WhenAll(fuzzers);
         await stop.CancelAsync();
         await wellFormed;
+        await hostile;
         clock.Stop();
         return new FuzzReport(
             counters.Sent, counters.Processed, counters.Responses, counters.Health, counters.Connections, counters.ClosedEarly, counters.Hung, counters.Refused,
             counters.Unreadable, counters.WellFormedOk, counters.WellFormedFailed, [.. counters.Errors.Take(20)],
-            counters.Cases.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal), clock.Elapsed);
+            counters.Cases.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal), clock.Elapsed, counters.HostileRounds, counters.HostileFailed);
     }
 
     /// <summary>The client→runtime frames of the golden file, whole (header included).</summary>
@@ -424,8 +439,245 @@ public static class IpcFuzzer
         }
     }
 
+    /// <summary>
+    /// Clients that try to keep what the runtime gives them, in rounds until the fuzzing ends: requests with deadlines
+    /// ten years away to an upstream that hangs, then a disconnect (their credits must come back at once); then, at the
+    /// same time, a client that never reads its answers (closed by the write timeout), 50 idle connections (idle
+    /// timeout) and 5 frames that announce 10 MiB and stop half-way (frame timeout).
+    /// </summary>
+    private static async Task RunHostileClientsAsync(FuzzOptions options, TimeSpan limit, Counters counters, CancellationToken cancellationToken)
+    {
+        var within = limit + options.HostileSlack;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await HugeDeadlinesThenDisconnectAsync(options, counters, cancellationToken);
+                await Task.WhenAll(
+                    NeverReadingClientAsync(options, within, counters, cancellationToken),
+                    IdleFloodAsync(options, within, counters, cancellationToken),
+                    HalfFramesAsync(options, within, counters, cancellationToken));
+                Interlocked.Increment(ref counters.HostileRounds);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The fuzzing is over; a round cut short proves nothing either way.
+        }
+    }
+
+    private static async Task HugeDeadlinesThenDisconnectAsync(FuzzOptions options, Counters counters, CancellationToken cancellationToken)
+    {
+        const int Requests = 50;
+        counters.Case("hostile: 10-year deadlines to a hanging upstream, then disconnect");
+        var tenYears = (ulong)DateTimeOffset.UtcNow.AddYears(10).ToUnixTimeMilliseconds();
+        var frames = Enumerable.Range(0, Requests).SelectMany(i => SimulatorRequest(options, tenYears, new() { ["X-Sim-Fault"] = "hang" })).ToArray();
+        using (var socket = await ConnectAsync(options, cancellationToken))
+        {
+            await socket.SendAsync(frames, SocketFlags.None, cancellationToken);
+            await using var probe = new RuntimeClient(new RuntimeClientOptions { SocketPath = options.SocketPath, PoolSize = 1 });
+            if (!await WaitForActiveAsync(probe, a => a >= Requests, TimeSpan.FromSeconds(10), cancellationToken))
+            {
+                HostileFailed(counters, $"huge deadlines: the runtime never had the {Requests} hanging requests in flight");
+                return;
+            }
+        }
+
+        // Closed: their credits must come back long before any deadline or Runtime:UpstreamTimeout.
+        await using var client = new RuntimeClient(new RuntimeClientOptions { SocketPath = options.SocketPath, PoolSize = 1 });
+        if (!await WaitForActiveAsync(client, a => a < Requests / 2, TimeSpan.FromSeconds(2), cancellationToken))
+        {
+            HostileFailed(counters, "huge deadlines: 2 s after the client disconnected its hanging requests still held their credits");
+        }
+    }
+
+    private static async Task NeverReadingClientAsync(FuzzOptions options, TimeSpan within, Counters counters, CancellationToken cancellationToken)
+    {
+        counters.Case("hostile: never reads its answers");
+        var frames = Enumerable.Range(0, 20).SelectMany(_ => SimulatorRequest(options, 0, new() { ["X-Sim-Tokens"] = "20000", ["X-Sim-Latency"] = "ttft=0ms,token=0ms" })).ToArray();
+        using var socket = await ConnectAsync(options, cancellationToken);
+        using var sending = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        sending.CancelAfter(within);
+        try
+        {
+            await socket.SendAsync(frames, SocketFlags.None, sending.Token);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            // Closed by the runtime while sending (or the runtime stopped reading: it still has to close us below).
+        }
+
+        // Never reading: the runtime's close shows as a refused (zero-byte) send, not as end of stream.
+        var until = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < until)
+        {
+            try
+            {
+                await socket.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, cancellationToken);
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        HostileFailed(counters, $"never-reading client: still connected after {within.TotalSeconds:0} s");
+    }
+
+    private static async Task IdleFloodAsync(FuzzOptions options, TimeSpan within, Counters counters, CancellationToken cancellationToken)
+    {
+        counters.Case("hostile: 50 idle connections");
+        var sockets = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                sockets.Add(await ConnectAsync(options, cancellationToken));
+            }
+
+            var closed = await Task.WhenAll(sockets.Select(s => ClosedByRuntimeAsync(s, within, cancellationToken)));
+            if (closed.Count(c => !c) is var open and > 0)
+            {
+                HostileFailed(counters, $"idle flood: {open} of 50 idle connections still open after {within.TotalSeconds:0} s");
+            }
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    private static async Task HalfFramesAsync(FuzzOptions options, TimeSpan within, Counters counters, CancellationToken cancellationToken)
+    {
+        counters.Case("hostile: 5 frames announcing 10 MiB, stopped half-way");
+        var half = new byte[FrameCodec.HeaderSize + (FrameCodec.MaxPayloadLength / 2)];
+        BinaryPrimitives.WriteUInt32BigEndian(half, FrameCodec.MaxPayloadLength + 1);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                sockets.Add(await ConnectAsync(options, cancellationToken));
+            }
+
+            await Task.WhenAll(sockets.Select(async s =>
+            {
+                try
+                {
+                    await s.SendAsync(half, SocketFlags.None, cancellationToken);
+                }
+                catch (SocketException)
+                {
+                    // Closed by the frame timeout before all of the half was sent: also fine.
+                }
+            }));
+            var closed = await Task.WhenAll(sockets.Select(s => ClosedByRuntimeAsync(s, within, cancellationToken)));
+            if (closed.Count(c => !c) is var open and > 0)
+            {
+                HostileFailed(counters, $"half frames: {open} of 5 connections with a half-sent frame still open after {within.TotalSeconds:0} s");
+            }
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    private static async Task<Socket> ConnectAsync(FuzzOptions options, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(options.SocketPath), cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether the runtime closes <paramref name="socket"/> (end of stream or reset) within <paramref name="within"/>.</summary>
+    private static async Task<bool> ClosedByRuntimeAsync(Socket socket, TimeSpan within, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(within);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token) > 0)
+            {
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> WaitForActiveAsync(RuntimeClient client, Func<uint, bool> condition, TimeSpan within, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + within;
+        while (true)
+        {
+            var health = await client.HealthCheckAsync(TimeSpan.FromSeconds(10), cancellationToken);
+            if (condition(health.ActiveRequests))
+            {
+                return true;
+            }
+
+            if (DateTime.UtcNow > until)
+            {
+                return false;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    /// <summary>A chat completion request to the simulator, as a whole frame.</summary>
+    private static byte[] SimulatorRequest(FuzzOptions options, ulong deadlineAtMs, Dictionary<string, string> headers)
+    {
+        headers["Content-Type"] = "application/json";
+        var payload = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["method"] = "POST",
+            ["url"] = new Uri(options.SimulatorBase, "v1/chat/completions").ToString(),
+            ["headers"] = headers,
+            ["body"] = """{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hostile"}],"stream":false}""",
+        }));
+        var builder = new FlatBufferBuilder(1024);
+        IpcSerializer.Write(builder, new ExecuteRequestMessage
+        {
+            RequestId = (ulong)Random.Shared.NextInt64(),
+            TenantId = "hostile",
+            ConnectorName = "http",
+            Operation = "request",
+            DeadlineAtMs = deadlineAtMs,
+            Payload = payload,
+        });
+        return FrameCodec.Encode(MessageType.ExecuteRequest, IpcSerializer.Finished(builder));
+    }
+
+    private static void HostileFailed(Counters counters, string what)
+    {
+        Interlocked.Increment(ref counters.HostileFailed);
+        counters.Errors.Enqueue(what);
+    }
+
     private sealed class Counters
     {
+        public long HostileRounds;
+        public long HostileFailed;
         public long Sent;
         public long Processed;
         public long Responses;

@@ -54,6 +54,16 @@ public sealed class RuntimeClientOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Check, on a Unix socket, who serves it before sending anything (Linux): the socket file and the peer process
+    /// must belong to this process's user, root, the owner of a directory only that owner can write to, or
+    /// <see cref="AllowedPeerUids"/>. Default true.
+    /// </summary>
+    public bool VerifyPeer { get; set; } = true;
+
+    /// <summary>Further user ids trusted to serve the runtime socket (e.g. a runtime running as its own user in a shared directory). Default none.</summary>
+    public IList<uint> AllowedPeerUids { get; } = [];
+
     /// <summary>tenant_id sent when a call gives none (required by the protocol). Default "default".</summary>
     [Required(AllowEmptyStrings = false)]
     public string TenantId { get; set; } = "default";

@@ -49,7 +49,17 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(options.ConnectTimeout);
+            if (endpoint.SocketPath is { } path)
+            {
+                RuntimePeerCheck.CheckSocketFile(path, options);
+            }
+
             await socket.ConnectAsync(endpoint.ToEndPoint(), timeout.Token);
+            if (endpoint.SocketPath is { } connected)
+            {
+                RuntimePeerCheck.CheckPeer(socket, connected, options);
+            }
+
             LogConnected(logger, endpoint.ToString());
             return new RuntimeConnection(socket, endpoint, options.MaxInFlightPerConnection, logger);
         }
@@ -206,7 +216,16 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
 
         if (!_closing.IsCancellationRequested)
         {
-            LogLost(_logger, _endpoint.ToString(), cause.Message);
+            // Our runtime closes connections that stay idle for Runtime:IdleTimeout: with nothing waiting on this
+            // one that is routine, and the next call opens a new connection.
+            if (_pending.IsEmpty && _healthChecks.IsEmpty)
+            {
+                LogClosedWhileIdle(_logger, _endpoint.ToString(), cause.Message);
+            }
+            else
+            {
+                LogLost(_logger, _endpoint.ToString(), cause.Message);
+            }
         }
 
         foreach (var (id, waiter) in _pending)
@@ -246,6 +265,9 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Connection to the connector runtime at {Endpoint} lost: {Cause}")]
     private static partial void LogLost(ILogger logger, string endpoint, string cause);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Debug, Message = "Connection to the connector runtime at {Endpoint} closed while idle: {Cause}")]
+    private static partial void LogClosedWhileIdle(ILogger logger, string endpoint, string cause);
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Dropped a late response for request {RequestId} (its caller gave up)")]
     private static partial void LogLateResponse(ILogger logger, ulong requestId);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Worker.Connector.Protocol;
 using Worker.Runtime.Http;
 
 namespace Worker.Runtime.Configuration;
@@ -37,6 +38,21 @@ internal sealed class RuntimeServerOptionsValidator : IValidateOptions<RuntimeSe
             failures.Add($"{Prefix}MaxInFlight must be between 1 and 1000000 (got {options.MaxInFlight}).");
         }
 
+        if (options.MaxInFlightPerConnection is < 0 or > 1_000_000)
+        {
+            failures.Add($"{Prefix}MaxInFlightPerConnection must be between 0 (a quarter of {Prefix}MaxInFlight) and 1000000 (got {options.MaxInFlightPerConnection}).");
+        }
+
+        if (options.MaxConnections is < 1 or > 1_000_000)
+        {
+            failures.Add($"{Prefix}MaxConnections must be between 1 and 1000000 (got {options.MaxConnections}).");
+        }
+
+        if (options.MaxUnsentBytesPerConnection is < FrameCodec.MaxPayloadLength + FrameCodec.HeaderSize or > 1L << 40)
+        {
+            failures.Add($"{Prefix}MaxUnsentBytesPerConnection must be at least one whole frame ({FrameCodec.MaxPayloadLength + FrameCodec.HeaderSize} bytes) and at most 1 TiB (got {options.MaxUnsentBytesPerConnection}).");
+        }
+
         if (options.TcpPort is < 0 or > 65535)
         {
             failures.Add($"{Prefix}TcpPort must be between 0 and 65535 (got {options.TcpPort}).");
@@ -54,6 +70,9 @@ internal sealed class RuntimeServerOptionsValidator : IValidateOptions<RuntimeSe
 
         CheckDuration(failures, "UpstreamTimeout", options.UpstreamTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(1));
         CheckDuration(failures, "PooledConnectionLifetime", options.PooledConnectionLifetime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        CheckDuration(failures, "IdleTimeout", options.IdleTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromDays(7));
+        CheckDuration(failures, "FrameTimeout", options.FrameTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
+        CheckDuration(failures, "WriteTimeout", options.WriteTimeout, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
         CheckDuration(failures, "DrainTimeout", options.DrainTimeout, TimeSpan.Zero, TimeSpan.FromHours(1));
 
         if (!SocketFileModeParser.TryParse(options.SocketFileMode, out var mode, out var modeError))

@@ -68,4 +68,16 @@ internal static partial class RuntimeLog
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "Connection {ConnectionId} failed unexpectedly; closing it")]
     public static partial void ConnectionCrashed(ILogger logger, long connectionId, Exception exception);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Debug, Message = "Closing connection {ConnectionId}: {Reason}")]
+    public static partial void ConnectionIdle(ILogger logger, long connectionId, string reason);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Closing connection {ConnectionId}: {Reason}")]
+    public static partial void ConnectionTimedOut(ILogger logger, long connectionId, string reason);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "Refusing connections: Runtime:MaxConnections ({MaxConnections}) are open; refusals are counted in worker.runtime.connections.rejected and logged again after the next accepted connection")]
+    public static partial void RefusingConnections(ILogger logger, int maxConnections);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Accepting connections again after refusing {Refused} over Runtime:MaxConnections")]
+    public static partial void AcceptingAgain(ILogger logger, long refused);
 }

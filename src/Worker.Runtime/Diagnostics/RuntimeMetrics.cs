@@ -17,6 +17,8 @@ internal sealed class RuntimeMetrics : IDisposable
     private readonly UpDownCounter<long> _active;
     private readonly UpDownCounter<long> _connections;
     private readonly Counter<long> _protocolErrors;
+    private readonly Counter<long> _rejectedConnections;
+    private readonly Counter<long> _timedOutConnections;
 
     public RuntimeMetrics(IMeterFactory? meterFactory)
     {
@@ -27,6 +29,9 @@ internal sealed class RuntimeMetrics : IDisposable
         _active = _meter.CreateUpDownCounter<long>("worker.runtime.requests.active", "{request}", "Requests in flight (holding a credit).");
         _connections = _meter.CreateUpDownCounter<long>("worker.runtime.connections", "{connection}", "Open client connections.");
         _protocolErrors = _meter.CreateCounter<long>("worker.runtime.protocol_errors", "{error}", "Frames rejected as malformed.");
+        _rejectedConnections = _meter.CreateCounter<long>("worker.runtime.connections.rejected", "{connection}", "Connections closed at accept: Runtime:MaxConnections reached.");
+        _timedOutConnections = _meter.CreateCounter<long>("worker.runtime.connections.timed_out", "{connection}",
+            "Connections closed by a time limit, by reason (idle, frame_timeout, write_timeout).");
     }
 
     public void RequestStarted() => _active.Add(1);
@@ -53,6 +58,10 @@ internal sealed class RuntimeMetrics : IDisposable
     public void ConnectionClosed() => _connections.Add(-1);
 
     public void ProtocolError() => _protocolErrors.Add(1);
+
+    public void ConnectionRejected() => _rejectedConnections.Add(1);
+
+    public void ConnectionTimedOut(string reason) => _timedOutConnections.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Dispose()
     {

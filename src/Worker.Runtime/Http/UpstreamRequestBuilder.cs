@@ -17,9 +17,15 @@ internal static class UpstreamRequestBuilder
     public static readonly FrozenSet<string> SupportedMethods =
         FrozenSet.Create(StringComparer.Ordinal, "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS");
 
-    // Framing and connection management belong to this hop; the handler sets them from the body and the pool.
+    // Dropped, silently (SDKs forward whatever headers they were given, so refusing would break honest callers):
+    // framing and connection management belong to this hop, and the handler sets them from the body and the pool;
+    // Host must be the URL's host, since the runtime connects there and the allowlist checked that host (HttpClient
+    // would otherwise send the caller's Host, and take TLS SNI from it too); Proxy-* (matched by prefix) is for
+    // proxies this runtime does not use.
     private static readonly FrozenSet<string> HopHeaders = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
-        "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "Upgrade", "TE", "Trailer");
+        "Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Upgrade", "TE", "Trailer");
+
+    private const string ProxyHeaderPrefix = "Proxy-";
 
     public static bool TryBuild(ReadOnlyMemory<byte> payload, HostAllowlist allowlist, out UpstreamCall? call, out string error)
     {
@@ -120,7 +126,7 @@ internal static class UpstreamRequestBuilder
                 return false;
             }
 
-            if (HopHeaders.Contains(name))
+            if (HopHeaders.Contains(name) || name.StartsWith(ProxyHeaderPrefix, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }

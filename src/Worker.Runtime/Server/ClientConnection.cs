@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using Google.FlatBuffers;
 using Worker.Connector;
 using Worker.Connector.Protocol;
 using Worker.Runtime.Diagnostics;
@@ -12,18 +13,37 @@ namespace Worker.Runtime.Server;
 /// done (matched by request_id), so a connection carries any number of requests at once and the original
 /// one-at-a-time SDKs work unchanged. A frame that breaks the protocol closes only this connection.
 /// </summary>
+/// <remarks>
+/// What a connection may hold is bounded (<see cref="ConnectionLimits"/>): requests in flight (its share of the
+/// credits), bytes of answers the client has not read yet, time idle, time for one frame, time for one answer write.
+/// A peer that goes away (close or reset) cancels its requests at once, so their credits come back; a peer that only
+/// shuts down its sending side (half-close) is still answered.
+/// </remarks>
 internal sealed class ClientConnection
 {
+    // While the read loop is not reading (waiting for room, or the client half-closed), how often the peer is checked.
+    private static readonly TimeSpan PeerProbeInterval = TimeSpan.FromMilliseconds(100);
+
+    // Nothing signals "the client read enough"; a connection only waits on this when its client reads slowly.
+    private static readonly TimeSpan UnsentPollInterval = TimeSpan.FromMilliseconds(20);
+
+    // FlatBuffers table, strings and frame header around an answer's payload, counted as unsent bytes.
+    private const int AnswerOverhead = 256;
+
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
-    private readonly FrameReader _reader;
+    private readonly ConnectionFrameReader _reader;
     private readonly FrameWriter _writer;
     private readonly ConnectionServices _services;
+    private readonly ConnectionLimits _limits;
+    private readonly SemaphoreSlim _slots;
     private readonly Action<ClientConnection> _closed;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _answered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _run = Task.CompletedTask;
     private int _pending;
+    private long _unsentBytes;
+    private string? _closeReason;
     private volatile bool _readEnded;
 
     public ClientConnection(long id, Socket socket, string transport, ConnectionServices services, Action<ClientConnection> closed)
@@ -32,15 +52,20 @@ internal sealed class ClientConnection
         Transport = transport;
         _socket = socket;
         _services = services;
+        _limits = services.Limits;
         _closed = closed;
+        _slots = new SemaphoreSlim(_limits.MaxInFlight, _limits.MaxInFlight);
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = new FrameReader(_stream);
+        _reader = new ConnectionFrameReader(_stream, _limits.IdleTimeout, _limits.FrameTimeout, () => Volatile.Read(ref _pending) > 0);
         _writer = new FrameWriter(_stream);
     }
 
     public long Id { get; }
 
     public string Transport { get; }
+
+    /// <summary>Bytes of answers ready but not yet written (tests watch it).</summary>
+    internal long UnsentBytes => Interlocked.Read(ref _unsentBytes);
 
     public void Start() => _run = RunAsync();
 
@@ -71,12 +96,22 @@ internal sealed class ClientConnection
             if (_services.SendCreditUpdates)
             {
                 var credits = new CreditUpdateMessage(_services.Credits.Available, (uint)_services.Credits.Capacity);
-                await _writer.WriteAsync(MessageType.CreditUpdate, credits, IpcSerializer.Write, _closing.Token);
+                await WriteFrameAsync(MessageType.CreditUpdate, credits, IpcSerializer.Write);
             }
 
             while (await _reader.ReadAsync(_closing.Token) is { } frame)
             {
                 await HandleAsync(frame);
+            }
+
+            // End of stream between frames: a full close, or only a half-close (the client still reads its answers).
+            if (!await PeerCanReceiveAsync(_closing.Token))
+            {
+                await CancelQuietlyAsync();
+            }
+            else
+            {
+                reason = "the client ended its sending side (half-close); answering what it sent";
             }
         }
         catch (ProtocolException ex)
@@ -85,15 +120,32 @@ internal sealed class ClientConnection
             reason = ex.Message;
             _services.Metrics.ProtocolError();
             RuntimeLog.ProtocolViolation(logger, Id, ex.Message);
-            await _closing.CancelAsync();
+            await CancelQuietlyAsync();
+        }
+        catch (ConnectionTimeoutException ex)
+        {
+            reason = ex.Message;
+            _services.Metrics.ConnectionTimedOut(ex.Reason);
+            if (ex.Reason == ConnectionTimeoutException.IdleReason)
+            {
+                RuntimeLog.ConnectionIdle(logger, Id, ex.Message);
+            }
+            else
+            {
+                RuntimeLog.ConnectionTimedOut(logger, Id, ex.Message);
+            }
+
+            await CancelQuietlyAsync();
         }
         catch (OperationCanceledException) when (_closing.IsCancellationRequested)
         {
-            reason = "closed by the runtime";
+            reason = _closeReason ?? "closed by the runtime";
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            reason = ex.Message;
+            // A reset (or a socket closed under us by a write timeout): nobody is left to answer.
+            reason = _closeReason ?? ex.Message;
+            await CancelQuietlyAsync();
         }
         catch (Exception ex)
         {
@@ -109,17 +161,26 @@ internal sealed class ClientConnection
 
         RuntimeLog.ConnectionEnded(logger, Id, reason);
 
-        // Requests already started are still answered (a client may half-close after sending); they end by their
-        // deadline, and all of them are cancelled as soon as an answer cannot be written.
+        // Requests already started are still answered after a half-close; they end by their (capped) deadline, and
+        // all of them are cancelled as soon as the peer is gone or an answer cannot be written.
         _readEnded = true;
         if (Volatile.Read(ref _pending) == 0)
         {
             _answered.TrySetResult();
         }
 
-        await _answered.Task;
+        using (var watching = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token))
+        {
+            var watch = WatchPeerAsync(watching.Token);
+            await _answered.Task;
+            await watching.CancelAsync();
+            await watch;
+        }
+
         await _stream.DisposeAsync();
         _writer.Dispose();
+        _reader.Dispose();
+        _slots.Dispose();
         _closing.Dispose();
         _closed(this);
     }
@@ -163,14 +224,13 @@ internal sealed class ClientConnection
     private async Task StartRequestAsync(ExecuteRequestMessage request)
     {
         var started = Stopwatch.GetTimestamp();
-        var credits = _services.Credits;
         if (_services.Lifetime.IsDraining)
         {
             await AnswerAsync(request.RequestId, ExecutionResult.Failure(ErrorClass.Transient, ServerLifetime.ShuttingDownMessage), TimeSpan.Zero);
             return;
         }
 
-        if (!credits.TryAcquire() && !await WaitForCreditAsync(request, started))
+        if (!TryAdmitNow() && !await WaitForRoomAsync(request, started))
         {
             return;
         }
@@ -179,32 +239,77 @@ internal sealed class ClientConnection
         _ = ExecuteAndAnswerAsync(request, started);
     }
 
-    /// <summary>
-    /// Waits for a credit without reading further frames (the backpressure). Gives up, answering the request, when
-    /// its deadline passes or the runtime starts to stop.
-    /// </summary>
-    private async Task<bool> WaitForCreditAsync(ExecuteRequestMessage request, long started)
+    /// <summary>Takes a slot of this connection's share and a credit without waiting, if both are free.</summary>
+    private bool TryAdmitNow()
     {
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token, _services.Lifetime.Draining);
-        if (request.DeadlineAtMs != 0)
+        if (Volatile.Read(ref _unsentBytes) > _limits.MaxUnsentBytes || !_slots.Wait(0))
         {
-            var remainingMs = (double)request.DeadlineAtMs - _services.Time.GetUtcNow().ToUnixTimeMilliseconds();
-            wait.CancelAfter(TimeSpan.FromMilliseconds(Math.Clamp(remainingMs, 0, int.MaxValue)));
+            return false;
         }
 
+        if (_services.Credits.TryAcquire())
+        {
+            return true;
+        }
+
+        _slots.Release();
+        return false;
+    }
+
+    /// <summary>
+    /// Waits for room without reading further frames (the backpressure): until the client has read enough of its
+    /// answers, this connection has a free slot of its share, and the runtime a free credit. Meanwhile the peer is
+    /// watched, so a client that closes stops holding anything at once. Gives up, answering the request, when its
+    /// deadline (capped at <c>Runtime:UpstreamTimeout</c>) passes or the runtime starts to stop.
+    /// </summary>
+    private async Task<bool> WaitForRoomAsync(ExecuteRequestMessage request, long started)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_closing.Token, _services.Lifetime.Draining);
+        wait.CancelAfter(_services.Executor.TimeLeft(request));
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(wait.Token);
+        var watch = WatchPeerAsync(watching.Token);
+        var waitingFor = "the client to read its answers (Runtime:MaxUnsentBytesPerConnection)";
+        var slot = false;
         try
         {
+            while (Volatile.Read(ref _unsentBytes) > _limits.MaxUnsentBytes)
+            {
+                await Task.Delay(UnsentPollInterval, wait.Token);
+            }
+
+            waitingFor = string.Create(CultureInfo.InvariantCulture, $"a free slot of this connection (Runtime:MaxInFlightPerConnection = {_limits.MaxInFlight})");
+            await _slots.WaitAsync(wait.Token);
+            slot = true;
+            waitingFor = string.Create(CultureInfo.InvariantCulture, $"a free slot (Runtime:MaxInFlight = {_services.Credits.Capacity} requests in flight)");
             await _services.Credits.AcquireAsync(wait.Token);
             return true;
         }
         catch (OperationCanceledException) when (!_closing.IsCancellationRequested)
         {
+            ReleaseSlot(slot);
             var result = _services.Lifetime.IsDraining
                 ? ExecutionResult.Failure(ErrorClass.Transient, ServerLifetime.ShuttingDownMessage)
-                : ExecutionResult.Failure(ErrorClass.Timeout, string.Create(CultureInfo.InvariantCulture,
-                    $"Deadline exceeded while waiting for a free slot (Runtime:MaxInFlight = {_services.Credits.Capacity} requests in flight)."));
+                : ExecutionResult.Failure(ErrorClass.Timeout, $"Deadline exceeded while waiting for {waitingFor}.");
             await AnswerAsync(request.RequestId, result, Stopwatch.GetElapsedTime(started));
             return false;
+        }
+        catch
+        {
+            ReleaseSlot(slot);
+            throw;
+        }
+        finally
+        {
+            await watching.CancelAsync();
+            await watch;
+        }
+    }
+
+    private void ReleaseSlot(bool held)
+    {
+        if (held)
+        {
+            _slots.Release();
         }
     }
 
@@ -218,9 +323,17 @@ internal sealed class ClientConnection
         finally
         {
             _services.Credits.Release();
-            if (Interlocked.Decrement(ref _pending) == 0 && _readEnded)
+            _slots.Release();
+            if (Interlocked.Decrement(ref _pending) == 0)
             {
-                _answered.TrySetResult();
+                if (_readEnded)
+                {
+                    _answered.TrySetResult();
+                }
+                else
+                {
+                    _reader.RequestsDrained();
+                }
             }
         }
     }
@@ -236,19 +349,35 @@ internal sealed class ClientConnection
             Payload = result.Payload,
             DurationUs = (ulong)(elapsed.Ticks / TimeSpan.TicksPerMicrosecond),
         };
+        if (_closing.IsCancellationRequested)
+        {
+            // The peer is gone or the connection is being closed: nobody will read it. (A flood's thousand cancelled
+            // requests end here, so their credits come back without a thousand failed writes first.)
+            RuntimeLog.AnswerLost(_services.Logger, requestId, Id, _closeReason ?? "the connection is closing");
+            return;
+        }
+
+        var size = (long)response.Payload.Length + (response.ErrorMessage?.Length ?? 0) + AnswerOverhead;
+        Interlocked.Add(ref _unsentBytes, size);
         try
         {
-            await _writer.WriteAsync(MessageType.ExecuteResponse, response, IpcSerializer.Write, _closing.Token, response.Payload.Length);
+            await WriteFrameAsync(MessageType.ExecuteResponse, response, IpcSerializer.Write, response.Payload.Length);
         }
         catch (ProtocolException ex) when (result.ErrorClass == ErrorClass.Success)
         {
             // Operations keep their payloads under the frame limit; should one not, the caller still gets an answer.
+            Interlocked.Add(ref _unsentBytes, -size);
+            size = 0;
             await AnswerAsync(requestId, ExecutionResult.Failure(ErrorClass.Permanent, $"The answer does not fit one frame: {ex.Message}"), elapsed);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or ProtocolException)
         {
-            RuntimeLog.AnswerLost(_services.Logger, requestId, Id, ex.Message);
+            RuntimeLog.AnswerLost(_services.Logger, requestId, Id, _closeReason ?? ex.Message);
             await CancelQuietlyAsync();
+        }
+        finally
+        {
+            Interlocked.Add(ref _unsentBytes, -size);
         }
     }
 
@@ -257,7 +386,78 @@ internal sealed class ClientConnection
         var credits = _services.Credits;
         var draining = _services.Lifetime.IsDraining;
         var health = new HealthCheckResponseMessage(!draining, draining ? ServerLifetime.ShuttingDownMessage : "ok", (uint)credits.Active, (uint)credits.Available);
-        await _writer.WriteAsync(MessageType.HealthResponse, health, IpcSerializer.Write, _closing.Token);
+        await WriteFrameAsync(MessageType.HealthResponse, health, IpcSerializer.Write);
+    }
+
+    /// <summary>
+    /// Writes one frame within <c>Runtime:WriteTimeout</c> (counting the wait behind other answers). A client that
+    /// does not read would otherwise keep the write, and every request behind it, forever: past the limit the socket
+    /// is closed, which fails the write and cancels the connection's requests.
+    /// </summary>
+    private async ValueTask WriteFrameAsync<TState>(MessageType type, TState state, Action<FlatBufferBuilder, TState> build, int sizeHint = 0)
+    {
+        using var timer = new CancellationTokenSource(_limits.WriteTimeout);
+        using var stalled = timer.Token.Register(static s => ((ClientConnection)s!).AbortStalledWrite(), this);
+        await _writer.WriteAsync(type, state, build, _closing.Token, sizeHint);
+    }
+
+    private void AbortStalledWrite()
+    {
+        var reason = string.Create(CultureInfo.InvariantCulture,
+            $"an answer could not be written within Runtime:WriteTimeout ({_limits.WriteTimeout.TotalSeconds:0.###} s): the client is not reading");
+        if (Interlocked.CompareExchange(ref _closeReason, reason, null) is null)
+        {
+            _services.Metrics.ConnectionTimedOut(ConnectionTimeoutException.WriteReason);
+            RuntimeLog.ConnectionTimedOut(_services.Logger, Id, reason);
+        }
+
+        _ = CancelQuietlyAsync();
+        _socket.Dispose();
+    }
+
+    /// <summary>Checks the peer every <see cref="PeerProbeInterval"/> until stopped; cancels everything once it is gone.</summary>
+    private async Task WatchPeerAsync(CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(PeerProbeInterval, stop);
+                if (!await PeerCanReceiveAsync(stop))
+                {
+                    Interlocked.CompareExchange(ref _closeReason, "the client closed the connection", null);
+                    await CancelQuietlyAsync();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped: the wait is over, or the connection is closing anyway.
+        }
+    }
+
+    /// <summary>
+    /// Whether the peer can still receive. A zero-byte send writes nothing, yet the kernel refuses it once the peer
+    /// has closed a Unix socket (EPIPE: the close shut down our sending side) or reset the connection, while a peer
+    /// that only shut down its own sending side (half-close) still accepts it. Over TCP a peer's close and half-close
+    /// look alike until it resets; there a close is noticed by the reset or by the next answer's write.
+    /// </summary>
+    private async ValueTask<bool> PeerCanReceiveAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _socket.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     private async Task CancelQuietlyAsync()

@@ -11,4 +11,5 @@ internal sealed record ConnectionServices(
     RuntimeMetrics Metrics,
     ILogger Logger,
     TimeProvider Time,
-    bool SendCreditUpdates);
+    bool SendCreditUpdates,
+    ConnectionLimits Limits);

@@ -13,8 +13,6 @@ namespace Worker.Runtime.Server;
 /// </summary>
 internal sealed class RequestExecutor
 {
-    // CancelAfter takes at most int.MaxValue ms; a deadline further away than that is as good as none.
-    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
     private const string UnknownName = "unknown";
 
     // Timers run on a coarse clock (a few ms on Linux) and can fire that much early; a Timeout must not beat the deadline.
@@ -79,25 +77,45 @@ internal sealed class RequestExecutor
         return result;
     }
 
+    /// <summary>
+    /// How long <paramref name="request"/> may still take: until its deadline, but never longer than
+    /// <c>Runtime:UpstreamTimeout</c>, so no client deadline (ten years away, say) can hold a credit longer.
+    /// Zero when the deadline has passed.
+    /// </summary>
+    public TimeSpan TimeLeft(ExecuteRequestMessage request)
+    {
+        if (request.DeadlineAtMs == 0)
+        {
+            return _upstreamTimeout;
+        }
+
+        var remainingMs = RemainingMs(request);
+        return remainingMs <= 0 ? TimeSpan.Zero
+            : remainingMs >= _upstreamTimeout.TotalMilliseconds ? _upstreamTimeout
+            : TimeSpan.FromMilliseconds(remainingMs);
+    }
+
+    private long RemainingMs(ExecuteRequestMessage request) =>
+        request.DeadlineAtMs > long.MaxValue ? long.MaxValue : (long)request.DeadlineAtMs - _time.GetUtcNow().ToUnixTimeMilliseconds();
+
     private async Task<ExecutionResult> RunAsync(ExecuteRequestMessage request, IConnectorOperation operation, CancellationToken connectionClosed)
     {
-        TimeSpan limit;
-        var hasDeadline = request.DeadlineAtMs != 0;
-        if (hasDeadline)
+        var limit = _upstreamTimeout;
+        var byDeadline = false;
+        if (request.DeadlineAtMs != 0)
         {
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var remainingMs = request.DeadlineAtMs > long.MaxValue ? long.MaxValue : (long)request.DeadlineAtMs - now;
+            var remainingMs = RemainingMs(request);
             if (remainingMs <= 0)
             {
                 return ExecutionResult.Failure(ErrorClass.Timeout, string.Create(CultureInfo.InvariantCulture,
                     $"Deadline exceeded: deadline_at_ms {request.DeadlineAtMs} was {-remainingMs} ms in the past when the request arrived."));
             }
 
-            limit = remainingMs >= MaxTimer.TotalMilliseconds - TimerSlack.TotalMilliseconds ? MaxTimer : TimeSpan.FromMilliseconds(remainingMs) + TimerSlack;
-        }
-        else
-        {
-            limit = _upstreamTimeout;
+            if (remainingMs < _upstreamTimeout.TotalMilliseconds)
+            {
+                limit = TimeSpan.FromMilliseconds(remainingMs) + TimerSlack;
+                byDeadline = true;
+            }
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed, _lifetime.Aborting);
@@ -120,9 +138,10 @@ internal sealed class RequestExecutor
                 return ExecutionResult.Failure(ErrorClass.Transient, "connection closed before the answer was ready");
             }
 
-            return ExecutionResult.Failure(ErrorClass.Timeout, hasDeadline
+            return ExecutionResult.Failure(ErrorClass.Timeout, byDeadline
                 ? string.Create(CultureInfo.InvariantCulture, $"Deadline exceeded: no answer by deadline_at_ms {request.DeadlineAtMs}; the upstream call was cancelled.")
-                : string.Create(CultureInfo.InvariantCulture, $"No answer within Runtime:UpstreamTimeout ({_upstreamTimeout.TotalSeconds:0.###} s); the upstream call was cancelled."));
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"No answer within Runtime:UpstreamTimeout ({_upstreamTimeout.TotalSeconds:0.###} s, also the cap on any deadline); the upstream call was cancelled."));
         }
     }
 

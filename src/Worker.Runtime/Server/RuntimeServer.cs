@@ -35,6 +35,7 @@ public sealed class RuntimeServer : IAsyncDisposable
     private readonly List<Task> _acceptLoops = [];
     private readonly Lock _stateLock = new();
     private long _lastConnectionId;
+    private long _refusedInBurst;
     private Task? _start;
     private Task? _stop;
     private bool _boundUnix;
@@ -64,7 +65,7 @@ public sealed class RuntimeServer : IAsyncDisposable
         var catalog = new ConnectorCatalog([new HttpRequestOperation(_httpClient, allowlist, options.MaxResponseBytes, _logger)]);
         var time = timeProvider ?? TimeProvider.System;
         var executor = new RequestExecutor(catalog, _lifetime, _metrics, _logger, time, options.UpstreamTimeout);
-        _services = new ConnectionServices(executor, _credits, _lifetime, _metrics, _logger, time, options.SendCreditUpdates);
+        _services = new ConnectionServices(executor, _credits, _lifetime, _metrics, _logger, time, options.SendCreditUpdates, ConnectionLimits.From(options));
         if (allowlist.AllowsAnyHost)
         {
             RuntimeLog.AnyHostAllowed(_logger);
@@ -82,6 +83,9 @@ public sealed class RuntimeServer : IAsyncDisposable
 
     /// <summary>Open client connections (tests watch it return to zero).</summary>
     internal int OpenConnections => _connections.Count;
+
+    /// <summary>Bytes of answers ready but not yet written, over all connections (tests watch it).</summary>
+    internal long UnsentAnswerBytes => _connections.Values.Sum(c => c.UnsentBytes);
 
     /// <summary>Requests holding a credit.</summary>
     internal int ActiveRequests => _credits.Active;
@@ -204,6 +208,17 @@ public sealed class RuntimeServer : IAsyncDisposable
             return;
         }
 
+        if (_connections.Count >= _options.MaxConnections)
+        {
+            Refuse(socket);
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _refusedInBurst, 0) is var refused and > 0)
+        {
+            RuntimeLog.AcceptingAgain(_logger, refused);
+        }
+
         if (socket.AddressFamily != AddressFamily.Unix)
         {
             // Frames are small and latency matters more than packet count.
@@ -216,6 +231,20 @@ public sealed class RuntimeServer : IAsyncDisposable
         _metrics.ConnectionOpened();
         RuntimeLog.ConnectionOpened(_logger, id, listener.Name);
         connection.Start();
+    }
+
+    /// <summary>
+    /// Over <c>Runtime:MaxConnections</c>: the connection is closed at once, before anything is read or allocated
+    /// for it. Logged once per burst (a flood must not flood the log too), counted every time.
+    /// </summary>
+    private void Refuse(Socket socket)
+    {
+        socket.Dispose();
+        _metrics.ConnectionRejected();
+        if (Interlocked.Increment(ref _refusedInBurst) == 1)
+        {
+            RuntimeLog.RefusingConnections(_logger, _options.MaxConnections);
+        }
     }
 
     private void Closed(ClientConnection connection)

@@ -119,10 +119,10 @@ internal static class UnixSocketFile
             return gid;
         }
 
-        var entry = LibC.GetGroupByName(group);
-        return entry == IntPtr.Zero
-            ? throw new InvalidOperationException($"Runtime:SocketGroup '{group}' is not a known group on this machine.")
-            : LibC.ReadGroupId(entry);
+        return GroupFile.TryGetId(group, out var id)
+            ? id
+            : throw new InvalidOperationException(
+                $"Runtime:SocketGroup '{group}' is not in {GroupFile.DefaultPath}; give the group's numeric id (e.g. from `getent group {group}`) instead.");
     }
 
     private static InvalidOperationException AlreadyRunning(string path, string evidence) =>

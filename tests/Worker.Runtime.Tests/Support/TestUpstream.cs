@@ -14,6 +14,8 @@ public sealed class TestUpstream : IAsyncDisposable
     private readonly WebApplication _app;
     private int _slowInFlight;
     private int _slowPeak;
+    private int _hanging;
+    private int _bigServed;
 
     private TestUpstream(WebApplication app)
     {
@@ -28,6 +30,12 @@ public sealed class TestUpstream : IAsyncDisposable
     public int SlowInFlight => Volatile.Read(ref _slowInFlight);
 
     public int SlowPeak => Volatile.Read(ref _slowPeak);
+
+    /// <summary>Requests to /big answered so far.</summary>
+    public int BigServed => Volatile.Read(ref _bigServed);
+
+    /// <summary>Requests to /hang the upstream is still holding open.</summary>
+    public int Hanging => Volatile.Read(ref _hanging);
 
     /// <summary>Request headers seen by /trace, by the value of its "id" query parameter.</summary>
     public ConcurrentDictionary<string, string?> TraceParents { get; } = new();
@@ -94,7 +102,28 @@ public sealed class TestUpstream : IAsyncDisposable
                 Interlocked.Decrement(ref _slowInFlight);
             }
         });
-        app.MapGet("/big", (int bytes) => Results.Text(new string('a', bytes)));
+        // An upstream that never answers: the request only ends when the caller gives up.
+        app.MapGet("/hang", async (HttpContext context) =>
+        {
+            Interlocked.Increment(ref _hanging);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                // The runtime cancelled the call, which is what the tests wait for.
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _hanging);
+            }
+        });
+        app.MapGet("/big", (int bytes) =>
+        {
+            Interlocked.Increment(ref _bigServed);
+            return Results.Text(new string('a', bytes));
+        });
         app.MapGet("/gzip", async (HttpContext context) =>
         {
             context.Response.Headers.ContentEncoding = "gzip";
