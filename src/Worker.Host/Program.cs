@@ -66,11 +66,13 @@ static async Task<int> RunWorkerAsync(string[] hostArgs, CancellationToken cance
     try
     {
         using var host = WorkerHostBuilder.Create(hostArgs).Build();
-        await host.RunAsync(cancellationToken);
 
-        // A background loop that failed stops the host (BackgroundServiceExceptionBehavior.StopHost) but RunAsync
-        // returns normally: turn that into a non-zero exit so a supervisor restarts the worker.
-        var failed = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true });
+        // A background loop that fails stops the host (BackgroundServiceExceptionBehavior.StopHost) but RunAsync
+        // returns normally: turn that into a non-zero exit so a supervisor restarts the worker. (Resolved before
+        // running: RunAsync disposes the service provider.)
+        var loops = host.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
+        await host.RunAsync(cancellationToken);
+        var failed = loops.FirstOrDefault(s => s.ExecuteTask is { IsFaulted: true });
         if (failed is not null)
         {
             await Console.Error.WriteLineAsync($"Fatal: {failed.GetType().Name} stopped: {failed.ExecuteTask!.Exception?.GetBaseException().Message}");

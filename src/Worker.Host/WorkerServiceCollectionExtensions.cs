@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Worker.Connector;
 using Worker.Connector.OpenAi;
@@ -38,6 +39,10 @@ public static class WorkerServiceCollectionExtensions
         services.AddWorkerTelemetry(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddWorkerResiliencePipelines();
+
+        // Polly logs every handled attempt at Warning, with the exception: our own OnRetry line says the same in one
+        // line. Its metrics stay on; "Logging:LogLevel:Polly" in configuration overrides this.
+        services.AddLogging(logging => logging.AddFilter("Polly", LogLevel.Error));
 
         // A job's path, in order: source → intake → handler (parser, processor) → settlement (publisher).
         services.AddSingleton<RabbitMqConnectionProvider>();

@@ -69,7 +69,9 @@ public sealed class HostCommandLineTests(RabbitMqBrokerFixture broker)
             ["run", $"--RabbitMq:JobsQueue={queue}", "--RabbitMq:ResultsQueue=", "--Runtime:SocketPath=" + Path.Combine(Path.GetTempPath(), $"fatal-{Guid.NewGuid():N}"[..14] + ".sock")],
             ("RabbitMq__Uri", broker.AmqpUri.ToString()));
         Assert.Equal(ExitCodes.Fatal, run.ExitCode);
+        Assert.Contains("Fatal: RabbitMqJobSource stopped", run.Error, StringComparison.Ordinal);
         Assert.Contains("PRECONDITION_FAILED", run.Output + run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", run.Error, StringComparison.Ordinal);
 
         await using var cleanup = await broker.CreateConnectionFactory().CreateConnectionAsync();
         await using var cleanupChannel = await cleanup.CreateChannelAsync();

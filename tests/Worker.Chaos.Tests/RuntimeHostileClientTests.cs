@@ -3,11 +3,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Google.FlatBuffers;
-using Worker.Chaos.Tests.Support;
 using Worker.Connector.Client;
 using Worker.Connector.Http;
 using Worker.Connector.Protocol;
 using Worker.Simulator;
+using Worker.Testing;
 
 namespace Worker.Chaos.Tests;
 

@@ -63,7 +63,7 @@ public static class HostileCorpus
         ("too-large", 3, (r, id) => [(Padded(id, DefaultMaxJobBytes + 1 + r.Next(0, DefaultMaxJobBytes)), HostileExpectation.DeadLettered)]),
         ("header-bound", 20, (r, id) => [(Utf8(HeaderBound(r, id)), HostileExpectation.DeadLettered)]),
         ("numeric-id", 30, (r, _) => [(Utf8(T("""{"id":@0,"prompt":"numeric id @1"}""", Pick(r, r.Next(1, 1_000_000).ToString(CultureInfo.InvariantCulture), "-7", "1.5", "1e3", "0"), r.Next())), HostileExpectation.Succeeded)]),
-        ("batch", 50, (r, id) => [(Utf8(T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"batch @1"}],"max_tokens":20,"metadata_like":{"x":1}}}""", id, r.Next())), HostileExpectation.Succeeded)]),
+        ("batch", 50, (r, id) => [(Utf8(T("""{"custom_id":"@0","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"batch @1"}],"max_tokens":20,"seed":1}}""", id, r.Next())), HostileExpectation.Succeeded)]),
         ("control-chars", 52, ControlCharacters),
     ];
 
