@@ -57,7 +57,7 @@ public sealed class RuntimeExposureTests : IAsyncLifetime
         await using var daemon = ManagedProcess.Start("runtime(bad mode)", BuildOutput.RuntimeDll, ["--socket", path],
             new Dictionary<string, string?> { ["Runtime__SocketFileMode"] = mode }, Path.Combine(work, "runtime.log"));
         Assert.True(await Eventually.TrueAsync(() => daemon.HasExited, TimeSpan.FromSeconds(30)), "the daemon started with a world-writable socket mode");
-        Assert.Equal(2, daemon.ExitCode);
+        Assert.Equal(78, daemon.ExitCode); // EX_CONFIG, docs/deployment.md#exit-codes
         Assert.Contains("lets any local user connect", daemon.Tail(), StringComparison.Ordinal);
         Assert.False(File.Exists(path));
     }

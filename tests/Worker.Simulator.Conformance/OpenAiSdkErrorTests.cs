@@ -108,7 +108,9 @@ public sealed class OpenAiSdkErrorTests
                 received += update.ContentUpdate.Count;
             }
         });
-        Assert.InRange(received, 1, 7);
+        // Never the whole answer (8 tokens). How much arrives first depends on timing: a reset may discard chunks
+        // the client had not read yet.
+        Assert.InRange(received, 0, 7);
     }
 
     private static void AssertRequestId(ClientResultException error)

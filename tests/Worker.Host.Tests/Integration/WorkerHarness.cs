@@ -240,16 +240,21 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
         for (var attempt = 1; ; attempt++)
         {
-            _resultsChannel = await _client!.CreateChannelAsync();
             try
             {
+                _resultsChannel = await _client!.CreateChannelAsync();
                 await ConsumeResultsAsync(_resultsChannel);
                 return;
             }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException) when (attempt < 20)
+            catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException && attempt < 20)
             {
-                // A quorum queue just declared may not have its leader yet (INTERNAL_ERROR); try again shortly.
+                // A quorum queue just declared may not have its leader yet (INTERNAL_ERROR, which a loaded broker may
+                // send as a connection close); try again shortly, on a new connection if need be.
                 await Task.Delay(100);
+                if (!_client!.IsOpen)
+                {
+                    await ConnectClientAsync();
+                }
             }
         }
     }
