@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -23,7 +24,8 @@ internal static class RuntimeTelemetry
     public static bool IsEnabled(IConfiguration configuration) =>
         !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
         || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])
-        || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"])
+        || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]);
 
     public static IServiceCollection AddRuntimeTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
@@ -42,7 +44,8 @@ internal static class RuntimeTelemetry
             .WithMetrics(metrics => metrics
                 .AddMeter(RuntimeDiagnostics.MeterName, DotNetRuntimeMeter)
                 .AddHttpClientInstrumentation()
-                .AddOtlpExporter());
+                .AddOtlpExporter())
+            .WithLogging(logging => logging.AddOtlpExporter());
         return services;
     }
 }
