@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Worker.Runtime.Configuration;
+using Worker.Runtime.Hosting;
 
 namespace Worker.Runtime;
 
@@ -37,6 +38,7 @@ internal static class Program
 
         builder.Services.AddSystemd();
         builder.Services.AddConnectorRuntime(builder.Configuration);
+        builder.Services.AddRuntimeHealthEndpoint(builder.Configuration);
 
         // The host must wait for the drain: its own stop timeout bounds StopAsync.
         builder.Services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>

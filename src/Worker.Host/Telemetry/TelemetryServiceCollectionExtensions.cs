@@ -5,6 +5,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using RabbitMQ.Client;
 using Worker.Connector;
+using Worker.Host.Health;
 
 namespace Worker.Host.Telemetry;
 
@@ -49,6 +50,7 @@ public static class TelemetryServiceCollectionExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(WorkerTelemetry.SourceName, "Worker.Runtime").AddHttpClientInstrumentation();
+                metrics.AddWorkerPrometheus(configuration);
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();
