@@ -17,9 +17,9 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         await using var cluster = await RabbitMqClusterFixture.StartAsync(output.WriteLine);
         var options = new ClusterRunOptions
         {
-            Jobs = 1_200,
+            Jobs = 1_500,
             Concurrency = 4,
-            Outage = TimeSpan.FromSeconds(12),
+            Outage = TimeSpan.FromSeconds(15),
             Log = output.WriteLine,
         };
 

@@ -16,19 +16,19 @@ namespace Worker.Chaos;
 /// <summary>The size of one cluster run. Defaults: the CI size.</summary>
 public sealed record ClusterRunOptions
 {
-    public int Jobs { get; init; } = 1_200;
+    public int Jobs { get; init; } = 1_500;
 
     /// <summary>Worker:Concurrency of each of the two workers.</summary>
     public int Concurrency { get; init; } = 4;
 
     /// <summary>How long a killed node stays down, and how long a paused node stays paused.</summary>
-    public TimeSpan Outage { get; init; } = TimeSpan.FromSeconds(12);
+    public TimeSpan Outage { get; init; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Time to first token of the simulated endpoint: with the concurrency, sets the pace of the run.</summary>
-    public int TimeToFirstTokenMs { get; init; } = 150;
+    public int TimeToFirstTokenMs { get; init; } = 700;
 
-    /// <summary>RabbitMq:Heartbeat of the workers.</summary>
-    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>RabbitMq:Heartbeat of the workers (the default).</summary>
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Longest stall allowed for a worker (a behaviour bound, not a performance target).</summary>
     public TimeSpan MaxStall { get; init; } = TimeSpan.FromSeconds(10);
@@ -145,14 +145,27 @@ public static partial class ClusterRun
             for (var w = 1; w <= 2; w++)
             {
                 // Its own results exchange, bound to the shared results queue: the exchange of a result names its worker.
-                workers.Add(setup.StartWorker(w, new Dictionary<string, string?> { ["RabbitMq__ResultsExchange"] = $"{prefix}.results.w{w}" }));
+                workers.Add(setup.StartWorker(w, new Dictionary<string, string?>
+                {
+                    ["RabbitMq__ResultsExchange"] = $"{prefix}.results.w{w}",
+
+                    // Each worker embeds its own runtime: its own socket.
+                    ["Runtime__SocketPath"] = setup.SocketPath.Replace(".sock", $"-{w}.sock", StringComparison.Ordinal),
+                }));
             }
 
             foreach (var worker in workers)
             {
-                if (!await worker.WaitForOutputAsync("Consuming ", TimeSpan.FromSeconds(60), cancellationToken))
+                // From the log file: the other worker may have said it before we started listening to this one.
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+                while (!ReadLog(worker).Contains("Consuming ", StringComparison.Ordinal))
                 {
-                    throw new InvalidOperationException($"{worker.Name} did not start consuming:\n{worker.Tail()}");
+                    if (DateTime.UtcNow > until || worker.HasExited)
+                    {
+                        throw new InvalidOperationException($"{worker.Name} did not start consuming:\n{worker.Tail()}");
+                    }
+
+                    await Task.Delay(100, cancellationToken);
                 }
             }
 
@@ -177,9 +190,16 @@ public static partial class ClusterRun
             var detected = await WaitForRecoveryAsync(workers, lines, options.Outage, cancellationToken);
             await paused.UnpauseAsync(cancellationToken);
             failovers.Add(detected.Count == 0
-                ? "pause: no worker reconnected while the node was paused"
+                ? $"pause: no worker reconnected within {options.Outage.TotalSeconds:0} s of the pause"
                 : string.Join("; ", detected.Select(d => $"pause: {d.Worker} reconnected {d.After.TotalSeconds:0.0} s after the pause (heartbeat detection + reconnect)")));
             var faultsEnded = DateTimeOffset.UtcNow;
+            if (collector.SucceededIds >= options.Jobs)
+            {
+                // Faults on an idle cluster prove nothing about stalls: the run must be sized to outlast them.
+                violations.Add($"every job was answered before the faults ended: raise Jobs or the latency");
+            }
+
+            log($"cluster run: faults over, {collector.SucceededIds} of {options.Jobs} answered");
 
             await WaitForProgressAsync(collector, options.Jobs, options.Deadline - clock.Elapsed, cancellationToken, violations);
 

@@ -24,6 +24,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     private readonly BrokerTelemetry _telemetry;
     private readonly ResiliencePipeline _pipeline;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ClusterEndpointResolver _resolver;
     private IConnection? _connection;
 
     public RabbitMqConnectionProvider(
@@ -35,6 +36,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         _options = options.Value;
         _telemetry = telemetry;
         _logger = logger;
+        _resolver = new ClusterEndpointResolver(Endpoints(_options));
     }
 
     /// <summary>True while the connection is open (false before the first connect and while it recovers).</summary>
@@ -59,7 +61,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
             // A dead node in the list must not hold up the move to a live one: the default is 30 s per attempt.
             RequestedConnectionTimeout = options.ConnectTimeout,
-            HandshakeContinuationTimeout = options.ConnectTimeout + options.ConnectTimeout,
+            HandshakeContinuationTimeout = options.ConnectTimeout,
             ClientProvidedName = options.ClientName ?? $"worker@{Environment.MachineName}",
         };
         if (uri.Scheme == "amqps")
@@ -99,10 +101,15 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     }
 
     /// <summary>One connection attempt over all configured nodes (the CLI commands use this too).</summary>
-    public static Task<IConnection> ConnectAsync(ConnectionFactory factory, RabbitMqOptions options, CancellationToken cancellationToken)
+    public static Task<IConnection> ConnectAsync(ConnectionFactory factory, RabbitMqOptions options, CancellationToken cancellationToken) =>
+        ConnectAsync(factory, new ClusterEndpointResolver(Endpoints(options)), cancellationToken);
+
+    private static Task<IConnection> ConnectAsync(ConnectionFactory factory, ClusterEndpointResolver resolver, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        return factory.CreateConnectionAsync(Endpoints(options), cancellationToken);
+
+        // The resolver is kept by the connection: automatic recovery asks it again for every attempt.
+        return factory.CreateConnectionAsync(resolver, factory.ClientProvidedName, cancellationToken);
     }
 
     public async Task<IConnection> GetAsync(CancellationToken cancellationToken)
@@ -122,7 +129,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
             var factory = CreateFactory(_options);
             var connection = await _pipeline.ExecuteAsync(
-                static async (s, token) => await ConnectAsync(s.Factory, s.Options, token), (Factory: factory, Options: _options), cancellationToken);
+                static async (s, token) => await ConnectAsync(s.Factory, s.Resolver, token), (Factory: factory, Resolver: _resolver), cancellationToken);
             connection.ConnectionShutdownAsync += OnShutdownAsync;
             connection.RecoverySucceededAsync += OnRecoveredAsync;
             connection.ConnectionRecoveryErrorAsync += OnRecoveryErrorAsync;
@@ -145,6 +152,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     {
         if (args.Initiator != ShutdownInitiator.Application)
         {
+            _resolver.Demote(((IConnection)sender).Endpoint);
             _telemetry.Lost();
             LogLost(_logger, Node((IConnection)sender), args.ReplyCode, args.ReplyText);
         }
