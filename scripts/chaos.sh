@@ -10,8 +10,9 @@
 #   scripts/chaos.sh --cluster       a 3-node RabbitMQ cluster (quorum queues) and two worker processes with
 #                                    RabbitMq:Hosts = all nodes, 4,500 jobs, C=16 each: kill the jobs queue's leader,
 #                                    kill a worker's node, pause a worker's node (20 s each); checks every job has one
-#                                    succeeded result, no failure, each worker's longest stall <= 10 s; prints the
-#                                    failover times and stalls (copy them into docs/reliability.md)
+#                                    succeeded result, no failure, each worker's longest stall <= 10 s; writes the
+#                                    figures into the "Cluster run" section of docs/reliability.md (kept by the
+#                                    chaos run's report)
 #
 # Options (chaos): --jobs N --concurrency C --fault-rate F --kills K --broker-restarts B --runtime-restarts R
 #                  --poison P --seed S --max-retries N --deadline-minutes M --work-dir DIR --report PATH | --no-report
@@ -36,7 +37,7 @@ while (($#)); do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --fuzz) mode=fuzz ;;
-    --cluster) mode=cluster; report= ;;
+    --cluster) mode=cluster ;;
     --ci) args+=(--jobs 500 --concurrency 8 --kills 1 --broker-restarts 1 --runtime-restarts 1 --poison 10 --deadline-minutes 5); report= ;;
     --no-report) report= ;;
     --report) report="${2:?--report needs a path}"; shift ;;
@@ -72,7 +73,11 @@ if [[ "$mode" == fuzz ]]; then
   dotnet "$driver" fuzz "${args[@]}"
   rc=$?
 elif [[ "$mode" == cluster ]]; then
-  log "load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (2 shared cores)"
+  load="$(cut -d' ' -f1-3 /proc/loadavg)"
+  log "load before the run: $load (2 shared cores)"
+  if [[ -n "$report" ]]; then
+    args+=(--report "$report" --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" --command "scripts/chaos.sh${original_args:+ $original_args}" --load "$load")
+  fi
   WORKER_HOST_DLL="src/Worker.Host/bin/$configuration/net10.0/Worker.Host.dll" \
     dotnet "$driver" cluster "${args[@]}"
   rc=$?

@@ -28,7 +28,7 @@ public sealed record ClusterRunOptions
     public int TimeToFirstTokenMs { get; init; } = 700;
 
     /// <summary>RabbitMq:Heartbeat of the workers (the default).</summary>
-    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Longest stall allowed for a worker (a behaviour bound, not a performance target).</summary>
     public TimeSpan MaxStall { get; init; } = TimeSpan.FromSeconds(10);
@@ -38,6 +38,34 @@ public sealed record ClusterRunOptions
     public string? WorkDirectory { get; init; }
 
     public Action<string>? Log { get; init; }
+}
+
+/// <summary>Markers of the cluster section in docs/reliability.md: the chaos report rewrites the file and keeps this block.</summary>
+public static class ClusterSection
+{
+    public const string Begin = "<!-- cluster-run: written by scripts/chaos.sh --cluster -->";
+    public const string End = "<!-- /cluster-run -->";
+
+    /// <summary><paramref name="document"/> with its cluster section replaced by <paramref name="section"/> (appended when absent).</summary>
+    public static string Replace(string document, string section)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        ArgumentNullException.ThrowIfNull(section);
+        var start = document.IndexOf(Begin, StringComparison.Ordinal);
+        var end = document.IndexOf(End, StringComparison.Ordinal);
+        return start >= 0 && end > start
+            ? document[..start] + section.TrimEnd('\n') + document[(end + End.Length)..]
+            : document.TrimEnd('\n') + "\n\n" + section;
+    }
+
+    /// <summary>The cluster section of <paramref name="document"/>, or empty.</summary>
+    public static string Extract(string document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        var start = document.IndexOf(Begin, StringComparison.Ordinal);
+        var end = document.IndexOf(End, StringComparison.Ordinal);
+        return start >= 0 && end > start ? document[start..(end + End.Length)] + "\n" : "";
+    }
 }
 
 /// <summary>What a cluster run measured, and what it found wrong.</summary>
@@ -55,6 +83,50 @@ public sealed record ClusterReport(
     string WorkDirectory)
 {
     public bool Passed => Violations.Count == 0;
+
+    /// <summary>The "Cluster run" section of docs/reliability.md, between markers so the chaos report keeps it.</summary>
+    public string ToMarkdown(ClusterRunOptions options, string commit, string command, string load)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var md = new StringBuilder();
+        md.AppendLine(ClusterSection.Begin);
+        md.AppendLine("## Cluster run");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"Written by `{command}` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit `{commit}`; machine load (1/5/15 min) {load} on 2 shared cores. Result: **{(Passed ? "PASSED" : "FAILED")}**.");
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"A 3-node RabbitMQ cluster (the local image, one Docker network, shared Erlang cookie, `join_cluster`), quorum queues, {Jobs:N0} jobs, two real worker processes (C = {options.Concurrency} each, `RabbitMq:Hosts` = all three nodes, heartbeat {options.Heartbeat.TotalSeconds:0} s, embedded runtime) against the simulator ({options.TimeToFirstTokenMs} ms to the first token). In order, each for {options.Outage.TotalSeconds:0} s: the node leading the jobs queue is killed (`docker kill`) and started again; the node worker #1 is connected to is killed and started again; the node worker #2 is connected to is frozen (`docker pause`: its connections stay open and silent) and unpaused. A worker's stall is the longest gap between the `completed_at` of two of its successive results while the faults go on (bound: {options.MaxStall.TotalSeconds:0} s).");
+        md.AppendLine();
+        md.AppendLine("| Figure | Measured |");
+        md.AppendLine("|---|---|");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| Jobs with a succeeded result | {SucceededIds:N0} of {Jobs:N0} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| Failed results | {FailedResults} |");
+        md.AppendLine(CultureInfo.InvariantCulture, $"| Duplicate results (all marked redelivered) | {Duplicates} ({UnmarkedDuplicates} unmarked) |");
+        foreach (var fault in Faults)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Fault | {fault} |");
+        }
+
+        foreach (var failover in Failovers)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Failover | {failover} |");
+        }
+
+        foreach (var (worker, stall) in LongestStall)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| Longest stall, {worker} | {stall.TotalSeconds:0.0} s |");
+        }
+
+        md.AppendLine(CultureInfo.InvariantCulture, $"| Run time (after the cluster formed) | {Elapsed.TotalSeconds:0} s |");
+        foreach (var violation in Violations)
+        {
+            md.AppendLine(CultureInfo.InvariantCulture, $"| VIOLATION | {violation} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("Reproduce: `scripts/chaos.sh --cluster` (full size); `dotnet test tests/Worker.Chaos.Tests --filter ClusterFailoverTests` (CI size).");
+        md.AppendLine(ClusterSection.End);
+        return md.ToString();
+    }
 
     public string ToText()
     {

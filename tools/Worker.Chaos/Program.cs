@@ -78,7 +78,9 @@ try
                 {
                     var markdown = report.ToMarkdown(options.GetValueOrDefault("commit") ?? "unknown", DateTimeOffset.UtcNow,
                         options.GetValueOrDefault("command") ?? "scripts/chaos.sh");
-                    await File.WriteAllTextAsync(path, markdown);
+                    // The cluster run's section (scripts/chaos.sh --cluster) is kept.
+                    var cluster = File.Exists(path) ? ClusterSection.Extract(await File.ReadAllTextAsync(path)) : "";
+                    await File.WriteAllTextAsync(path, cluster.Length == 0 ? markdown : markdown.TrimEnd('\n') + "\n\n" + cluster);
                     Console.WriteLine($"  wrote {path}");
                 }
 
@@ -116,6 +118,15 @@ try
                 Console.WriteLine($"Cluster run ({clusterOptions.Jobs} jobs, 2 workers, C={clusterOptions.Concurrency} each, outages {clusterOptions.Outage.TotalSeconds:0} s):");
                 Console.Write(clusterReport.ToText());
                 Console.WriteLine($"  process logs: {clusterReport.WorkDirectory}");
+                if (options.TryGetValue("report", out var clusterPath))
+                {
+                    var section = clusterReport.ToMarkdown(clusterOptions, options.GetValueOrDefault("commit") ?? "unknown",
+                        options.GetValueOrDefault("command") ?? "scripts/chaos.sh --cluster", options.GetValueOrDefault("load") ?? "unknown");
+                    var existing = File.Exists(clusterPath) ? await File.ReadAllTextAsync(clusterPath) : "";
+                    await File.WriteAllTextAsync(clusterPath, ClusterSection.Replace(existing, section));
+                    Console.WriteLine($"  wrote the cluster section of {clusterPath}");
+                }
+
                 return clusterReport.Passed ? 0 : 1;
             }
 
