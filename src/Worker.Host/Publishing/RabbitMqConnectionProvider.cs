@@ -54,6 +54,16 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
             Uri = uri,
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
+
+            // Recover consumers only. Our queues, exchanges and bindings are durable (quorum queues survive a node),
+            // so re-declaring them on every recovery is wasted work, and during a partition those metadata updates
+            // can wait on the frozen node and hold the consumer back.
+            TopologyRecoveryFilter = new TopologyRecoveryFilter
+            {
+                QueueFilter = static queue => !queue.Durable,
+                ExchangeFilter = static exchange => !exchange.Durable,
+                BindingFilter = static _ => false,
+            },
             NetworkRecoveryInterval = options.RecoveryInterval,
 
             // A silent peer (partition, paused node: no FIN, no RST) is only noticed by missed heartbeats.
