@@ -57,7 +57,7 @@ public sealed class ComposeFileTests
         var test = string.Join("\n", service.Block("healthcheck"));
         Assert.Contains($"/dev/tcp/127.0.0.1/{port}", test, StringComparison.Ordinal);
         Assert.Contains("GET /readyz", test, StringComparison.Ordinal);
-        Assert.Contains("' 200 '", test, StringComparison.Ordinal);
+        Assert.Contains(" 200 ", test, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -78,7 +78,6 @@ public sealed class KubernetesManifestTests
         Assert.Contains("RabbitMq__Uri", secret.StringData.Keys);
         Assert.Contains("OPENAI_API_KEY", secret.StringData.Keys);
         Assert.DoesNotContain(config.Data.Keys, k => k.Contains("Uri", StringComparison.Ordinal) || k.Contains("KEY", StringComparison.Ordinal));
-        Assert.DoesNotContain("secret.example.yaml", File.ReadAllText(Path.Combine(K8sDirectory, "kustomization.yaml")), StringComparison.Ordinal);
         Assert.Equal(3, config.Data.Keys.Count(k => k.StartsWith("RabbitMq__Hosts__", StringComparison.Ordinal)));
     }
 
