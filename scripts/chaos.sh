@@ -8,7 +8,7 @@
 #   scripts/chaos.sh --ci            the CI size (500 jobs, C=8, 1 of each event, 10 poison), no report
 #   scripts/chaos.sh --fuzz          100,000 random and mutated IPC frames against a runtime process
 #   scripts/chaos.sh --cluster       a 3-node RabbitMQ cluster (quorum queues) and two worker processes with
-#                                    RabbitMq:Hosts = all nodes, 4,500 jobs, C=16 each: kill the jobs queue's leader,
+#                                    RabbitMq:Hosts = all nodes, 9,000 jobs, C=16 each: kill the jobs queue's leader,
 #                                    kill a worker's node, pause a worker's node (20 s each); checks every job has one
 #                                    succeeded result, no failure, each worker's longest stall <= 10 s; writes the
 #                                    figures into the "Cluster run" section of docs/reliability.md (kept by the

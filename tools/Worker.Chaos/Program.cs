@@ -105,7 +105,7 @@ try
             {
                 var clusterOptions = new ClusterRunOptions
                 {
-                    Jobs = Int("jobs", 4_500),
+                    Jobs = Int("jobs", 9_000),
                     Concurrency = Int("concurrency", 16),
                     Outage = TimeSpan.FromSeconds(Int("outage-seconds", 20)),
                     Deadline = TimeSpan.FromMinutes(Int("deadline-minutes", 15)),
