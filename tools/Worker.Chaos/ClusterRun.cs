@@ -281,12 +281,17 @@ public static partial class ClusterRun
             var stalls = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
             foreach (var group in results.GroupBy(r => r.Worker))
             {
-                var times = group.Select(r => r.CompletedAt).Where(t => t >= faultsStarted && t <= faultsEnded + options.MaxStall).Order().ToList();
+                // Every gap that begins while the faults go on counts in full, even when it ends after them.
+                var times = group.Select(r => r.CompletedAt).Where(t => t >= faultsStarted).Order().ToList();
                 var longest = TimeSpan.Zero;
                 var previous = faultsStarted;
                 foreach (var time in times)
                 {
-                    longest = Max(longest, time - previous);
+                    if (previous <= faultsEnded)
+                    {
+                        longest = Max(longest, time - previous);
+                    }
+
                     previous = time;
                 }
 
