@@ -10,6 +10,7 @@ using Worker.Host.Configuration;
 using Worker.Host.Consuming;
 using Worker.Host.Contracts;
 using Worker.Host.Handling;
+using Worker.Host.Health;
 using Worker.Host.Intake;
 using Worker.Host.Processing;
 using Worker.Host.Publishing;
@@ -45,6 +46,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddLogging(logging => logging.AddFilter("Polly", LogLevel.Error));
 
         // A job's path, in order: source → intake → handler (parser, processor) → settlement (publisher).
+        services.AddSingleton<BrokerTelemetry>();
         services.AddSingleton<RabbitMqConnectionProvider>();
         services.AddSingleton<TopologyDeclarer>();
         services.AddSingleton<IOutageProbe, OutageProbe>();
@@ -57,6 +59,9 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<ResultPublisher>();
         services.AddSingleton<RabbitMqJobSource>();
         services.AddHostedService(sp => sp.GetRequiredService<RabbitMqJobSource>());
+
+        // After the consumer: the health port opens once the worker is starting to consume.
+        services.AddWorkerHealth(configuration);
         services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) =>
             host.ShutdownTimeout = worker.Value.DrainTimeout + TimeSpan.FromSeconds(15));
         return services;

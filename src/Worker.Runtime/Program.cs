@@ -93,6 +93,7 @@ internal static class Program
         builder.Services.AddSystemd();
         builder.Services.AddConnectorRuntime(builder.Configuration);
         builder.Services.AddRuntimeTelemetry(builder.Configuration);
+        builder.Services.AddRuntimeHealthEndpoint(builder.Configuration);
 
         // The host must wait for the drain: its own stop timeout bounds StopAsync.
         builder.Services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>

@@ -46,6 +46,20 @@ public sealed class ComposeFileTests
         }
     }
 
+    [Theory]
+    [InlineData("worker", "Worker__HealthUrl", "8080")]
+    [InlineData("runtime", "Runtime__HealthUrl", "8081")]
+    public void Worker_and_runtime_healthchecks_ask_their_readiness_endpoint(string name, string key, string port)
+    {
+        var service = ResolvedConfig().Services[name];
+
+        Assert.Equal($"http://0.0.0.0:{port}", service.Map("environment")[key]);
+        var test = string.Join("\n", service.Block("healthcheck"));
+        Assert.Contains($"/dev/tcp/127.0.0.1/{port}", test, StringComparison.Ordinal);
+        Assert.Contains("GET /readyz", test, StringComparison.Ordinal);
+        Assert.Contains(" 200 ", test, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Every_built_image_comes_from_an_existing_Dockerfile_under_deploy_docker()
     {

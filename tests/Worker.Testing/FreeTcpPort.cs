@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 
 namespace Worker.Testing;
 
-/// <summary>Picks a host port for a fixed container port binding.</summary>
-internal static class FreeTcpPort
+/// <summary>Picks a host port for a fixed container port binding (or a test HTTP listener).</summary>
+public static class FreeTcpPort
 {
     // Below Linux' ephemeral range (32768-60999) so outgoing connections do not take the port
     // while the broker is stopped; above the usual service ports.

@@ -7,6 +7,7 @@ using Worker.Testing;
 //                      [--runtime-restarts R] [--poison P] [--seed S] [--deadline-minutes M] [--work-dir DIR]
 //                      [--report docs/reliability.md --commit SHA --command "..."]
 //   Worker.Chaos fuzz  [--frames N] [--seed S] [--work-dir DIR]
+//   Worker.Chaos cluster [--jobs N] [--concurrency C] [--outage-seconds S] [--deadline-minutes M] [--work-dir DIR]
 // Exit code 0: no violation; 1: violations; 2: usage or set-up error.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
@@ -77,7 +78,9 @@ try
                 {
                     var markdown = report.ToMarkdown(options.GetValueOrDefault("commit") ?? "unknown", DateTimeOffset.UtcNow,
                         options.GetValueOrDefault("command") ?? "scripts/chaos.sh");
-                    await File.WriteAllTextAsync(path, markdown);
+                    // The cluster run's section (scripts/chaos.sh --cluster) is kept.
+                    var cluster = File.Exists(path) ? ClusterSection.Extract(await File.ReadAllTextAsync(path)) : "";
+                    await File.WriteAllTextAsync(path, cluster.Length == 0 ? markdown : markdown.TrimEnd('\n') + "\n\n" + cluster);
                     Console.WriteLine($"  wrote {path}");
                 }
 
@@ -98,8 +101,37 @@ try
                 return result.Passed ? 0 : 1;
             }
 
+        case "cluster":
+            {
+                var clusterOptions = new ClusterRunOptions
+                {
+                    Jobs = Int("jobs", 9_000),
+                    Concurrency = Int("concurrency", 16),
+                    Outage = TimeSpan.FromSeconds(Int("outage-seconds", 20)),
+                    Deadline = TimeSpan.FromMinutes(Int("deadline-minutes", 15)),
+                    WorkDirectory = options.GetValueOrDefault("work-dir"),
+                    Log = Log,
+                };
+                Log("forming a 3-node RabbitMQ cluster (Testcontainers)");
+                await using var cluster = await RabbitMqClusterFixture.StartAsync(Log, cancel.Token);
+                var clusterReport = await ClusterRun.RunAsync(cluster, clusterOptions, cancel.Token);
+                Console.WriteLine($"Cluster run ({clusterOptions.Jobs} jobs, 2 workers, C={clusterOptions.Concurrency} each, outages {clusterOptions.Outage.TotalSeconds:0} s):");
+                Console.Write(clusterReport.ToText());
+                Console.WriteLine($"  process logs: {clusterReport.WorkDirectory}");
+                if (options.TryGetValue("report", out var clusterPath))
+                {
+                    var section = clusterReport.ToMarkdown(clusterOptions, options.GetValueOrDefault("commit") ?? "unknown",
+                        options.GetValueOrDefault("command") ?? "scripts/chaos.sh --cluster", options.GetValueOrDefault("load") ?? "unknown");
+                    var existing = File.Exists(clusterPath) ? await File.ReadAllTextAsync(clusterPath) : "";
+                    await File.WriteAllTextAsync(clusterPath, ClusterSection.Replace(existing, section));
+                    Console.WriteLine($"  wrote the cluster section of {clusterPath}");
+                }
+
+                return clusterReport.Passed ? 0 : 1;
+            }
+
         default:
-            await Console.Error.WriteLineAsync($"Worker.Chaos: unknown command '{args[0]}' (chaos or fuzz)");
+            await Console.Error.WriteLineAsync($"Worker.Chaos: unknown command '{args[0]}' (chaos, cluster or fuzz)");
             return 2;
     }
 }

@@ -44,7 +44,7 @@ internal sealed class EnqueueCommand
         var rabbit = CliConfiguration.RabbitMq(_configuration);
         var factory = RabbitMqConnectionProvider.CreateFactory(rabbit);
         factory.ClientProvidedName = "worker-enqueue";
-        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var connection = await RabbitMqConnectionProvider.ConnectAsync(factory, rabbit, cancellationToken);
         await new TopologyDeclarer(Options.Create(rabbit)).DeclareAsync(connection, cancellationToken);
 
         var collector = args.Wait ? await ResultCollector.StartAsync(connection, rabbit, jobs, cancellationToken) : null;

@@ -29,7 +29,7 @@ internal sealed class ResultsCommand
 
         var factory = RabbitMqConnectionProvider.CreateFactory(rabbit);
         factory.ClientProvidedName = "worker-results";
-        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await using var connection = await RabbitMqConnectionProvider.ConnectAsync(factory, rabbit, cancellationToken);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         if (!follow)
         {

@@ -49,6 +49,29 @@ public sealed class RabbitMqOptions : IValidatableObject
     /// <summary>Name shown in the broker's connection list. Default worker@{machine}.</summary>
     public string? ClientName { get; set; }
 
+    /// <summary>
+    /// Cluster nodes as <c>host</c> or <c>host:port</c>. When set, the connection (and its recovery) may use any of
+    /// them, in random order; the URI still gives the credentials, vhost and TLS. Empty = the URI's host only.
+    /// </summary>
+    public IList<string> Hosts { get; } = [];
+
+    /// <summary>
+    /// AMQP heartbeat. RabbitMQ.Client checks for traffic once per heartbeat and gives a silent peer (a partition, a
+    /// paused node: no FIN, no RST) up after three checks without any, i.e. after 2 to 3 heartbeats: 2 s bounds
+    /// detection at 4–6 s, which leaves room for the reconnect within 10 s (measured with 3 s: 9.7 s to detect,
+    /// 15 s stalled). Costs one 8-byte frame each way every second. Default 2 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>TCP connect and AMQP handshake timeout per node, so a dead node in <see cref="Hosts"/> costs little. Default 3 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Pause between automatic recovery attempts. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!System.Uri.TryCreate(Uri, UriKind.Absolute, out var uri) || (uri.Scheme != "amqp" && uri.Scheme != "amqps"))
@@ -56,9 +79,40 @@ public sealed class RabbitMqOptions : IValidatableObject
             // Never echo the URI: it carries the password.
             yield return new ValidationResult("RabbitMq:Uri must be an absolute amqp:// or amqps:// URI.", [nameof(Uri)]);
         }
+
+        for (var i = 0; i < Hosts.Count; i++)
+        {
+            if (!TryParseHost(Hosts[i], out _, out _))
+            {
+                yield return new ValidationResult($"RabbitMq:Hosts:{i}: '{Hosts[i]}' is not host or host:port (port 1-65535).", [nameof(Hosts)]);
+            }
+        }
     }
 
-    /// <summary>The URI without its password, for logs.</summary>
+    /// <summary>Parses <c>host</c>, <c>host:port</c> or <c>[ipv6]:port</c>; port -1 = the scheme's default.</summary>
+    public static bool TryParseHost(string? value, out string host, out int port)
+    {
+        host = "";
+        port = -1;
+        if (string.IsNullOrWhiteSpace(value) || value.Contains('/', StringComparison.Ordinal) || value.Contains('@', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        // Uri does the bracketed IPv6 and port parsing for us.
+        if (!System.Uri.TryCreate("amqp://" + value.Trim(), UriKind.Absolute, out var parsed) || parsed.AbsolutePath != "/" || parsed.Host.Length == 0)
+        {
+            return false;
+        }
+
+        host = parsed.Host.Trim('[', ']');
+        port = parsed.IsDefaultPort ? -1 : parsed.Port;
+        return port is -1 or (> 0 and <= 65535);
+    }
+
+    /// <summary>The URI without its password, for logs (with the node list when <see cref="Hosts"/> is set).</summary>
     public string SafeUri() =>
-        System.Uri.TryCreate(Uri, UriKind.Absolute, out var uri) ? $"{uri.Scheme}://{uri.Host}:{(uri.IsDefaultPort ? (uri.Scheme == "amqps" ? 5671 : 5672) : uri.Port)}{uri.AbsolutePath}" : "(invalid uri)";
+        !System.Uri.TryCreate(Uri, UriKind.Absolute, out var uri) ? "(invalid uri)"
+        : Hosts.Count == 0 ? $"{uri.Scheme}://{uri.Host}:{(uri.IsDefaultPort ? (uri.Scheme == "amqps" ? 5671 : 5672) : uri.Port)}{uri.AbsolutePath}"
+        : $"{uri.Scheme}://{string.Join(',', Hosts)}{uri.AbsolutePath}";
 }

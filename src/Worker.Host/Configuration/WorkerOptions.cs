@@ -40,6 +40,12 @@ public sealed class WorkerOptions : IValidatableObject
     /// <summary>Answer Batch-form jobs in Batch output form (<c>Batch</c>) or in our result form (<c>Native</c>). Default Native.</summary>
     public BatchResultFormat BatchResultFormat { get; set; } = BatchResultFormat.Native;
 
+    /// <summary>
+    /// Where to serve <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c>, e.g. <c>http://0.0.0.0:8080</c>
+    /// (checked at start by the health registration). Empty = no HTTP port at all. Default empty.
+    /// </summary>
+    public string? HealthUrl { get; set; }
+
     public int EffectivePrefetch => Prefetch == 0 ? Math.Min(65535, Concurrency * 2) : Prefetch;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)

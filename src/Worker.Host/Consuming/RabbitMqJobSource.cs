@@ -62,6 +62,9 @@ public sealed partial class RabbitMqJobSource : BackgroundService
     /// <summary>Jobs being processed now.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>True while a consumer is registered on an open channel (false while paused, recovering or stopping).</summary>
+    public bool IsConsuming => Volatile.Read(ref _consumerTag) is not null && _channel is { IsOpen: true } && !_stopping;
+
     /// <summary>True while intake is paused for an outage.</summary>
     public bool Paused => _intake.IsPaused;
 

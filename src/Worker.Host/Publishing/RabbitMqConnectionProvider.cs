@@ -3,32 +3,47 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Registry;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
 using RabbitMQ.Client.Exceptions;
 using Worker.Host.Configuration;
 using Worker.Host.Resilience;
+using Worker.Host.Telemetry;
 
 namespace Worker.Host.Publishing;
 
 /// <summary>
 /// The process's one broker connection (automatic recovery on), opened on first use with backoff until the broker
-/// answers (the <c>broker</c> pipeline). Consumer and publisher share it on separate channels.
+/// answers (the <c>broker</c> pipeline). Consumer and publisher share it on separate channels. With
+/// <c>RabbitMq:Hosts</c> the connection and every recovery attempt may go to any node of the cluster, so losing one
+/// node costs a reconnect, not an outage. Losing, recovering, blocking and unblocking are logged and counted.
 /// </summary>
 public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 {
     private readonly RabbitMqOptions _options;
     private readonly ILogger<RabbitMqConnectionProvider> _logger;
+    private readonly BrokerTelemetry _telemetry;
     private readonly ResiliencePipeline _pipeline;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ClusterEndpointResolver _resolver;
     private IConnection? _connection;
 
-    public RabbitMqConnectionProvider(IOptions<RabbitMqOptions> options, ResiliencePipelineProvider<string> pipelines, ILogger<RabbitMqConnectionProvider> logger)
+    public RabbitMqConnectionProvider(
+        IOptions<RabbitMqOptions> options, ResiliencePipelineProvider<string> pipelines, BrokerTelemetry telemetry, ILogger<RabbitMqConnectionProvider> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(pipelines);
         _pipeline = pipelines.GetPipeline(PipelineNames.Broker);
         _options = options.Value;
+        _telemetry = telemetry;
         _logger = logger;
+        _resolver = new ClusterEndpointResolver(Endpoints(_options));
     }
+
+    /// <summary>True while the connection is open (false before the first connect and while it recovers).</summary>
+    public bool IsConnected => _connection is { IsOpen: true } && _telemetry.IsConnected;
+
+    /// <summary>True while the broker blocks publishing (a memory or disk alarm).</summary>
+    public bool IsBlocked => _telemetry.IsBlocked;
 
     public static ConnectionFactory CreateFactory(RabbitMqOptions options)
     {
@@ -39,8 +54,24 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
             Uri = uri,
             AutomaticRecoveryEnabled = true,
             TopologyRecoveryEnabled = true,
-            NetworkRecoveryInterval = TimeSpan.FromSeconds(2),
-            RequestedHeartbeat = TimeSpan.FromSeconds(30),
+
+            // Recover consumers only. Our queues, exchanges and bindings are durable (quorum queues survive a node),
+            // so re-declaring them on every recovery is wasted work, and during a partition those metadata updates
+            // can wait on the frozen node and hold the consumer back.
+            TopologyRecoveryFilter = new TopologyRecoveryFilter
+            {
+                QueueFilter = static queue => !queue.Durable,
+                ExchangeFilter = static exchange => !exchange.Durable,
+                BindingFilter = static _ => false,
+            },
+            NetworkRecoveryInterval = options.RecoveryInterval,
+
+            // A silent peer (partition, paused node: no FIN, no RST) is only noticed by missed heartbeats.
+            RequestedHeartbeat = options.Heartbeat,
+
+            // A dead node in the list must not hold up the move to a live one: the default is 30 s per attempt.
+            RequestedConnectionTimeout = options.ConnectTimeout,
+            HandshakeContinuationTimeout = options.ConnectTimeout,
             ClientProvidedName = options.ClientName ?? $"worker@{Environment.MachineName}",
         };
         if (uri.Scheme == "amqps")
@@ -49,6 +80,46 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         }
 
         return factory;
+    }
+
+    /// <summary>
+    /// The nodes to try: <c>RabbitMq:Hosts</c> (port defaulting to the URI's), or the URI's host alone. TLS settings are
+    /// the URI's; with amqps the certificate must name each node or the URI's host (ServerName).
+    /// </summary>
+    public static IList<AmqpTcpEndpoint> Endpoints(RabbitMqOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var factory = CreateFactory(options);
+        if (options.Hosts.Count == 0)
+        {
+            return [factory.Endpoint];
+        }
+
+        var endpoints = new List<AmqpTcpEndpoint>(options.Hosts.Count);
+        foreach (var entry in options.Hosts)
+        {
+            if (!RabbitMqOptions.TryParseHost(entry, out var host, out var port))
+            {
+                throw new ArgumentException($"RabbitMq:Hosts: '{entry}' is not host or host:port.", nameof(options));
+            }
+
+            var ssl = factory.Ssl.Enabled ? new SslOption { Enabled = true, ServerName = factory.Ssl.ServerName } : new SslOption();
+            endpoints.Add(new AmqpTcpEndpoint(host, port == -1 ? factory.Port : port, ssl));
+        }
+
+        return endpoints;
+    }
+
+    /// <summary>One connection attempt over all configured nodes (the CLI commands use this too).</summary>
+    public static Task<IConnection> ConnectAsync(ConnectionFactory factory, RabbitMqOptions options, CancellationToken cancellationToken) =>
+        ConnectAsync(factory, new ClusterEndpointResolver(Endpoints(options)), cancellationToken);
+
+    private static Task<IConnection> ConnectAsync(ConnectionFactory factory, ClusterEndpointResolver resolver, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+
+        // The resolver is kept by the connection: automatic recovery asks it again for every attempt.
+        return factory.CreateConnectionAsync(resolver, factory.ClientProvidedName, cancellationToken);
     }
 
     public async Task<IConnection> GetAsync(CancellationToken cancellationToken)
@@ -67,14 +138,64 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
             }
 
             var factory = CreateFactory(_options);
-            _connection = await _pipeline.ExecuteAsync(static async (f, token) => await f.CreateConnectionAsync(token), factory, cancellationToken);
-            LogConnected(_logger, _options.SafeUri());
-            return _connection;
+            var connection = await _pipeline.ExecuteAsync(
+                static async (s, token) => await ConnectAsync(s.Factory, s.Resolver, token), (Factory: factory, Resolver: _resolver), cancellationToken);
+            connection.ConnectionShutdownAsync += OnShutdownAsync;
+            connection.RecoverySucceededAsync += OnRecoveredAsync;
+            connection.ConnectionRecoveryErrorAsync += OnRecoveryErrorAsync;
+            connection.ConnectionBlockedAsync += OnBlockedAsync;
+            connection.ConnectionUnblockedAsync += OnUnblockedAsync;
+            _telemetry.Connected();
+            _connection = connection;
+            LogConnected(_logger, _options.SafeUri(), Node(connection));
+            return connection;
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    private static string Node(IConnection connection) => $"{connection.Endpoint.HostName}:{connection.Endpoint.Port}";
+
+    private Task OnShutdownAsync(object sender, ShutdownEventArgs args)
+    {
+        if (args.Initiator != ShutdownInitiator.Application)
+        {
+            _resolver.Demote(((IConnection)sender).Endpoint);
+            _telemetry.Lost();
+            LogLost(_logger, Node((IConnection)sender), args.ReplyCode, args.ReplyText);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private Task OnRecoveredAsync(object sender, AsyncEventArgs args)
+    {
+        _telemetry.Recovered();
+        LogRecovered(_logger, Node((IConnection)sender));
+        return Task.CompletedTask;
+    }
+
+    private Task OnRecoveryErrorAsync(object sender, ConnectionRecoveryErrorEventArgs args)
+    {
+        _telemetry.RecoveryFailed();
+        LogRecoveryFailed(_logger, args.Exception.Message);
+        return Task.CompletedTask;
+    }
+
+    private Task OnBlockedAsync(object sender, ConnectionBlockedEventArgs args)
+    {
+        _telemetry.Blocked(true);
+        LogBlocked(_logger, args.Reason);
+        return Task.CompletedTask;
+    }
+
+    private Task OnUnblockedAsync(object sender, AsyncEventArgs args)
+    {
+        _telemetry.Blocked(false);
+        LogUnblocked(_logger);
+        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
@@ -95,6 +216,21 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         _lock.Dispose();
     }
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker}")]
-    private static partial void LogConnected(ILogger logger, string broker);
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker} (node {Node})")]
+    private static partial void LogConnected(ILogger logger, string broker, string node);
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Warning, Message = "RabbitMQ connection to {Node} lost ({ReplyCode} {ReplyText}); recovering")]
+    private static partial void LogLost(ILogger logger, string node, ushort replyCode, string replyText);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Information, Message = "RabbitMQ connection recovered (node {Node})")]
+    private static partial void LogRecovered(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "RabbitMQ connection recovery attempt failed: {Reason}; retrying")]
+    private static partial void LogRecoveryFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "RabbitMQ blocked publishing: {Reason}")]
+    private static partial void LogBlocked(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 314, Level = LogLevel.Information, Message = "RabbitMQ unblocked publishing")]
+    private static partial void LogUnblocked(ILogger logger);
 }

@@ -32,6 +32,10 @@ public sealed class ResultPublisher : IAsyncDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
     private IChannel? _channel;
 
+    // Cancelled when _channel closes (its connection dropped, or a channel error): publishes waiting for a confirm on
+    // it fail at once instead of waiting out RabbitMq:PublishTimeout, and their jobs go back to the queue sooner.
+    private CancellationTokenSource _channelClosed = new();
+
     public ResultPublisher(RabbitMqConnectionProvider connections, ResiliencePipelineProvider<string> pipelines, IOptions<RabbitMqOptions> options, IOptions<WorkerOptions> worker)
     {
         ArgumentNullException.ThrowIfNull(pipelines);
@@ -148,28 +152,37 @@ public sealed class ResultPublisher : IAsyncDisposable
         await _pipeline.ExecuteAsync(
             static async (s, token) =>
             {
-                var channel = await s.Publisher.GetChannelAsync(token);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
+                var (channel, closed) = await s.Publisher.GetChannelAsync(token);
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, closed);
                 timeout.CancelAfter(s.Publisher._options.PublishTimeout);
-                await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, mandatory: false, s.Properties, s.Body, timeout.Token);
+                try
+                {
+                    await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, mandatory: false, s.Properties, s.Body, timeout.Token);
+                }
+                catch (OperationCanceledException) when (closed.IsCancellationRequested && !token.IsCancellationRequested)
+                {
+                    // Not a timeout: the channel went away under the publish. A broker failure, so the publish
+                    // pipeline may retry it on a new channel, and otherwise the job is requeued.
+                    throw new AlreadyClosedException(channel.CloseReason ?? new ShutdownEventArgs(ShutdownInitiator.Library, 0, "channel closed while awaiting the confirm"));
+                }
             },
             state,
             cancellationToken);
     }
 
-    private async Task<IChannel> GetChannelAsync(CancellationToken cancellationToken)
+    private async Task<(IChannel Channel, CancellationToken Closed)> GetChannelAsync(CancellationToken cancellationToken)
     {
-        if (_channel is { IsOpen: true } open)
+        if (_channel is { IsOpen: true } open && Volatile.Read(ref _channelClosed) is { IsCancellationRequested: false } live)
         {
-            return open;
+            return (open, live.Token);
         }
 
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            if (_channel is { IsOpen: true } again)
+            if (_channel is { IsOpen: true } again && _channelClosed is { IsCancellationRequested: false } stillLive)
             {
-                return again;
+                return (again, stillLive.Token);
             }
 
             var connection = await _connections.GetAsync(cancellationToken);
@@ -179,20 +192,29 @@ public sealed class ResultPublisher : IAsyncDisposable
                 throw new AlreadyClosedException(connection.CloseReason ?? new ShutdownEventArgs(ShutdownInitiator.Library, 0, "connection recovering"));
             }
 
-            if (_channel is { } closed)
+            if (_channel is { } stale)
             {
-                // Closed by a channel-level error while the connection stayed up: replace it.
-                await closed.DisposeAsync();
+                // Closed by a channel-level error, or shut down and since recovered: replace it.
+                await stale.DisposeAsync();
             }
 
-            _channel = await connection.CreateChannelAsync(
+            var channel = await connection.CreateChannelAsync(
                 new CreateChannelOptions(
                     publisherConfirmationsEnabled: true,
                     publisherConfirmationTrackingEnabled: true,
                     outstandingPublisherConfirmationsRateLimiter: new ThrottlingRateLimiter(_options.MaxOutstandingConfirms),
                     consumerDispatchConcurrency: 1),
                 cancellationToken);
-            return _channel;
+
+            // Confirms awaited on a channel that shut down never arrive: the shutdown cancels this channel's token,
+            // failing what is pending at once. Automatic recovery would reopen the same IChannel object, but a
+            // cancelled token makes the next publish replace it with a new channel (and a new token) instead.
+            var closed = new CancellationTokenSource();
+            channel.ChannelShutdownAsync += async (_, _) => await closed.CancelAsync();
+            // The previous source is not disposed: a publish that failed on it may still be unwinding with its token.
+            Volatile.Write(ref _channelClosed, closed);
+            _channel = channel;
+            return (channel, closed.Token);
         }
         finally
         {
@@ -207,6 +229,7 @@ public sealed class ResultPublisher : IAsyncDisposable
             await channel.DisposeAsync();
         }
 
+        _channelClosed.Dispose();
         _lock.Dispose();
     }
 }

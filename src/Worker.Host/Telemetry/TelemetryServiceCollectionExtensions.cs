@@ -6,6 +6,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using RabbitMQ.Client;
 using Worker.Connector;
+using Worker.Host.Health;
 
 namespace Worker.Host.Telemetry;
 
@@ -58,6 +59,7 @@ public static class TelemetryServiceCollectionExtensions
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(Meters).AddHttpClientInstrumentation();
+                metrics.AddWorkerPrometheus(configuration);
                 if (otlp)
                 {
                     metrics.AddOtlpExporter();

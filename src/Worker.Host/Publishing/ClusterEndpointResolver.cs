@@ -1,0 +1,34 @@
+using RabbitMQ.Client;
+
+namespace Worker.Host.Publishing;
+
+/// <summary>
+/// The order in which the connection (and each recovery attempt) tries the nodes of <c>RabbitMq:Hosts</c>: shuffled,
+/// so workers spread over the cluster, except that the node whose connection was just lost goes last. A node that
+/// died or froze is the worst first choice: a frozen one accepts TCP (through a proxy or a half-dead kernel) and then
+/// costs the whole handshake timeout before the next node is tried.
+/// </summary>
+public sealed class ClusterEndpointResolver : IEndpointResolver
+{
+    private readonly IReadOnlyList<AmqpTcpEndpoint> _endpoints;
+    private volatile AmqpTcpEndpoint? _lost;
+
+    public ClusterEndpointResolver(IEnumerable<AmqpTcpEndpoint> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        _endpoints = [.. endpoints];
+    }
+
+    /// <summary>Tries <paramref name="endpoint"/> last until another node is lost.</summary>
+    public void Demote(AmqpTcpEndpoint endpoint) => _lost = endpoint;
+
+    public IEnumerable<AmqpTcpEndpoint> All()
+    {
+        var shuffled = _endpoints.ToArray();
+        Random.Shared.Shuffle(shuffled);
+        return _lost is { } lost ? [.. shuffled.Where(e => !Same(e, lost)), .. shuffled.Where(e => Same(e, lost))] : shuffled;
+    }
+
+    private static bool Same(AmqpTcpEndpoint a, AmqpTcpEndpoint b) =>
+        string.Equals(a.HostName, b.HostName, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+}
