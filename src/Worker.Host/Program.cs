@@ -3,9 +3,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Worker.Host;
 using Worker.Host.Cli;
+using Worker.Hosting;
 
 // One executable: the worker (`run`, the default) and its tools. Configuration overrides (--Section:Key=value) are
-// split off first and go to the host; everything else must be a known command or option (exit codes: Cli/ExitCodes.cs).
+// split off first and go to the host; everything else must be a known command or option (exit codes: src/Shared/ExitCodes.cs).
 var (cliArgs, configArgs) = HostArguments.Split(args);
 var root = new RootCommand("LLM prompt worker: jobs from RabbitMQ through the connector runtime to a results exchange. " +
     "Configuration overrides: --Section:Key=value (e.g. --Worker:Concurrency=16).");

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Worker.Hosting;
 using Worker.Runtime.Configuration;
 using Worker.Runtime.Hosting;
 
@@ -27,7 +28,7 @@ internal static class Program
             tcpPort,
         };
 
-        var cli = Hosting.CommandLine.Parse(root, args, Console.Out, Console.Error);
+        var cli = Worker.Hosting.CommandLine.Parse(root, args, Console.Out, Console.Error);
         if (cli.ExitCode is { } exit)
         {
             return exit;

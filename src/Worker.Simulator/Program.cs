@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
+using Worker.Hosting;
 using Worker.Simulator.Hosting;
 using Worker.Simulator.Options;
 
@@ -12,7 +13,7 @@ var root = new RootCommand("OpenAI-compatible endpoint simulator with determinis
     urls,
 };
 
-var cli = Worker.Simulator.Hosting.CommandLine.Parse(root, args, Console.Out, Console.Error);
+var cli = Worker.Hosting.CommandLine.Parse(root, args, Console.Out, Console.Error);
 if (cli.ExitCode is { } exit)
 {
     return exit;

@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using RabbitMQ.Client;
-using Worker.Host.Cli;
+using Worker.Hosting;
 using Worker.Testing;
 
 namespace Worker.Chaos.Tests;
 
 /// <summary>
 /// The worker executable as systemd and Kubernetes see it: what it does with a command line it does not understand,
-/// and the exit codes a supervisor acts on (<see cref="ExitCodes"/>).
+/// and the exit codes a supervisor acts on (src/Shared/ExitCodes.cs).
 /// </summary>
 [Collection(RabbitMqBrokerCollection.Name)]
 public sealed class HostCommandLineTests(RabbitMqBrokerFixture broker)

@@ -1,5 +1,7 @@
 using Worker.Runtime.Tests.Support;
 
+using Worker.Testing;
+
 namespace Worker.Runtime.Tests.Hosting;
 
 /// <summary>The runtime executable's command-line conventions, on the real build output.</summary>

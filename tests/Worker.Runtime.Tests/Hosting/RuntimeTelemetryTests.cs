@@ -14,6 +14,8 @@ using Worker.Connector.Http;
 using Worker.Runtime.Hosting;
 using Worker.Runtime.Tests.Support;
 
+using Worker.Testing;
+
 namespace Worker.Runtime.Tests.Hosting;
 
 /// <summary>The standalone runtime exports traces and metrics over OTLP when the standard variables say where.</summary>

@@ -1,3 +1,5 @@
+using Worker.Testing;
+
 namespace Worker.Simulator.Tests.Cli;
 
 /// <summary>The simulator executable's command-line conventions, on the real build output.</summary>

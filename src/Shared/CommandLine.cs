@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace Worker.Simulator.Hosting;
+namespace Worker.Hosting;
 
 /// <summary>
 /// What the command line asked for: to run (with the configuration arguments to hand to the host), or an exit code

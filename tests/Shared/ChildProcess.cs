@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Worker.Simulator.Tests.Cli;
+namespace Worker.Testing;
 
 /// <summary>
 /// Runs a built executable (<c>dotnet src/P/bin/&lt;configuration&gt;/net10.0/P.dll</c>, the project's own build output,
@@ -63,8 +63,8 @@ internal sealed class ChildProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        // Isolated from whatever the test process has: no VASTAR_*/OTEL_* leaking in.
-        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("VASTAR_", StringComparison.Ordinal) || k.StartsWith("OTEL_", StringComparison.Ordinal) || k.StartsWith("Simulator__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        // Isolated from whatever the test process has: no VASTAR_*, OTEL_*, Runtime__, Simulator__ or ASPNETCORE_ leaking in.
+        foreach (var name in info.Environment.Keys.Where(k => k.StartsWith("VASTAR_", StringComparison.Ordinal) || k.StartsWith("OTEL_", StringComparison.Ordinal) || k.StartsWith("Runtime__", StringComparison.Ordinal) || k.StartsWith("Simulator__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
         {
             info.Environment.Remove(name);
         }

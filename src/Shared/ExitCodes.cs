@@ -1,13 +1,15 @@
-namespace Worker.Host.Cli;
+namespace Worker.Hosting;
 
 /// <summary>
-/// Exit codes of the worker, shared by all three executables (docs/deployment.md): a supervisor restarts on
+/// Exit codes of all three executables (one source file, compiled into each; docs/deployment.md): a supervisor restarts on
 /// <see cref="Fatal"/>, and must not restart on <see cref="Usage"/> or <see cref="Configuration"/> (systemd:
 /// <c>RestartPreventExitStatus=2 78</c>).
 /// </summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     public const int Ok = 0;
+
+    public const int Success = Ok;
 
     /// <summary>A loop the worker depends on failed (e.g. the consumer could not start): restart it.</summary>
     public const int Fatal = 1;
