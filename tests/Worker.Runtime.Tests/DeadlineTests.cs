@@ -84,6 +84,7 @@ public sealed class DeadlineTests : IClassFixture<UpstreamFixture>
         var response = await connection.ReadResponseAsync();
 
         Assert.Equal(ErrorClass.Success, response.ErrorClass);
-        Assert.True(response.DurationUs >= 20_000, $"duration_us {response.DurationUs}");
+        // The upstream waits 20 ms on its own timer; the runtime's clock may see a little less (timer granularity).
+        Assert.True(response.DurationUs >= 15_000, $"duration_us {response.DurationUs}");
     }
 }
