@@ -19,32 +19,56 @@ public sealed class FrameReader
         while (true)
         {
             var result = await _reader.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            try
+            if (Take(_reader, result, out var ended, out _) is { } frame)
             {
-                if (FrameCodec.TryReadFrame(ref buffer, out var frame))
-                {
-                    _reader.AdvanceTo(buffer.Start);
-                    return frame;
-                }
-            }
-            catch (ProtocolException)
-            {
-                _reader.AdvanceTo(buffer.Start, buffer.End);
-                throw;
+                return frame;
             }
 
-            if (result.IsCompleted || result.IsCanceled)
+            if (ended)
             {
-                var pending = buffer.Length;
-                _reader.AdvanceTo(buffer.End);
-                return pending == 0
-                    ? null
-                    : throw new ProtocolException($"Connection closed in the middle of a frame ({pending} bytes of it received).");
+                return null;
             }
-
-            _reader.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    /// <summary>
+    /// One step of a frame read loop over <paramref name="reader"/> (shared with the runtime's connection reader): the
+    /// whole frame at the start of <paramref name="result"/>, consumed; or null, with <paramref name="ended"/> when the
+    /// peer ended its side between frames, else with the <paramref name="buffered"/> bytes of an incomplete frame
+    /// examined (read again for more).
+    /// </summary>
+    /// <exception cref="ProtocolException">A bad header, or the connection ended in the middle of a frame.</exception>
+    internal static Frame? Take(PipeReader reader, ReadResult result, out bool ended, out long buffered)
+    {
+        var buffer = result.Buffer;
+        ended = false;
+        buffered = 0;
+        try
+        {
+            if (FrameCodec.TryReadFrame(ref buffer, out var frame))
+            {
+                reader.AdvanceTo(buffer.Start);
+                return frame;
+            }
+        }
+        catch (ProtocolException)
+        {
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            throw;
+        }
+
+        buffered = buffer.Length;
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            reader.AdvanceTo(buffer.End);
+            ended = true;
+            return buffered == 0
+                ? null
+                : throw new ProtocolException($"Connection closed in the middle of a frame ({buffered} bytes of it received).");
+        }
+
+        reader.AdvanceTo(buffer.Start, buffer.End);
+        return null;
     }
 
     public ValueTask CompleteAsync() => _reader.CompleteAsync();

@@ -54,39 +54,22 @@ internal sealed class ConnectionFrameReader : IDisposable
                 Disarm();
             }
 
-            var buffer = result.Buffer;
-            try
+            if (FrameReader.Take(_reader, result, out var ended, out var buffered) is { } frame)
             {
-                if (FrameCodec.TryReadFrame(ref buffer, out var frame))
-                {
-                    _reader.AdvanceTo(buffer.Start);
-
-                    // Bytes left over belong to the next frame; its clock starts when the next read finds it incomplete.
-                    Volatile.Write(ref _frameStarted, 0);
-                    return frame;
-                }
-            }
-            catch (ProtocolException)
-            {
-                _reader.AdvanceTo(buffer.Start, buffer.End);
-                throw;
+                // Bytes left over belong to the next frame; its clock starts when the next read finds it incomplete.
+                Volatile.Write(ref _frameStarted, 0);
+                return frame;
             }
 
-            if (result.IsCompleted || result.IsCanceled)
+            if (ended)
             {
-                var pending = buffer.Length;
-                _reader.AdvanceTo(buffer.End);
-                return pending == 0
-                    ? null
-                    : throw new ProtocolException($"Connection closed in the middle of a frame ({pending} bytes of it received).");
+                return null;
             }
 
-            if (buffer.Length > 0 && Volatile.Read(ref _frameStarted) == 0)
+            if (buffered > 0 && Volatile.Read(ref _frameStarted) == 0)
             {
                 Volatile.Write(ref _frameStarted, Stopwatch.GetTimestamp());
             }
-
-            _reader.AdvanceTo(buffer.Start, buffer.End);
         }
     }
 
