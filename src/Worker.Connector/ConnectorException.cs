@@ -46,4 +46,7 @@ public sealed class ConnectorException : Exception
 
     /// <summary>The upstream's Retry-After, parsed (seconds or HTTP date), when it sent one.</summary>
     public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>The upstream's rate-limit headers on this failure (and, on a 429, which limit was hit), when it sent them.</summary>
+    public Http.RateLimitSnapshot? RateLimit { get; init; }
 }

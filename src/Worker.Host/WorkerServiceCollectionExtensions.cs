@@ -51,6 +51,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<TopologyDeclarer>();
         services.AddSingleton<IOutageProbe, OutageProbe>();
         services.AddSingleton<IntakeController>();
+        services.AddSingleton<JobAdmission>();
         services.AddSingleton(sp => JobParserFor(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IOptions<ParameterPolicyOptions>>().Value));
         services.AddSingleton<IChatCompletionClient>(sp => sp.GetRequiredService<OpenAiChatClient>());
         services.AddSingleton<ResultBuilder>();
@@ -92,6 +93,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddValidatedSection<ResilienceOptions>(configuration, ResilienceOptions.SectionName);
         services.AddValidatedSection<LlmHostOptions>(configuration, LlmHostOptions.SectionName);
         services.AddValidatedSection<ParameterPolicyOptions>(configuration, ParameterPolicyOptions.SectionName);
+        services.AddValidatedSection<LimitsOptions>(configuration, LimitsOptions.SectionName);
         services.AddOptions<RuntimeHostOptions>().Bind(configuration.GetSection(RuntimeHostOptions.SectionName));
         services.AddConnectorClient(configuration);
         services.AddOptions<OpenAiOptions>().PostConfigure<IOptions<LlmHostOptions>>((llm, host) =>

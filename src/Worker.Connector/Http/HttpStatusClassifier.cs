@@ -62,19 +62,30 @@ public static class HttpStatusClassifier
     {
         ArgumentNullException.ThrowIfNull(response);
         var errorClass = Classify(response.StatusCode, response.GetHeader(ShouldRetryHeader));
+        var error = UpstreamError(response.BodyUtf8);
+        if (response.StatusCode == 429 && error.Code == InsufficientQuota)
+        {
+            // OpenAI answers an exhausted quota (billing) with 429 too; no wait will help, so it is not a rate limit.
+            errorClass = ErrorClass.Permanent;
+        }
+
         var where = url is null ? "the upstream" : SafeUrl(url);
         var message = response.StatusCode switch
         {
             401 or 403 => $"The API key was missing or refused by {where} (HTTP {response.StatusCode}). Check OPENAI_API_KEY.",
-            _ => $"HTTP {response.StatusCode} from {where}" + (UpstreamMessage(response.BodyUtf8) is { } text ? $": {text}" : "."),
+            _ => $"HTTP {response.StatusCode} from {where}" + (error.Message is { } text ? $": {text}" : "."),
         };
         return new ConnectorException(errorClass, message)
         {
             RequestId = response.RequestId,
             StatusCode = response.StatusCode,
             RetryAfter = RetryAfter.FromResponse(response, (time ?? TimeProvider.System).GetUtcNow()),
+            RateLimit = RateLimitHeaders.Read(response, response.StatusCode == 429 && error.Type is "requests" or "tokens" ? error.Type : null),
         };
     }
+
+    /// <summary>OpenAI's error code for an exhausted quota (a billing matter, not a rate).</summary>
+    public const string InsufficientQuota = "insufficient_quota";
 
     /// <summary>
     /// Scheme, host, port and path only: user info (<c>user:secret@</c>) and the query string (Gemini's <c>?key=</c>)
@@ -85,26 +96,32 @@ public static class HttpStatusClassifier
             ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)
             : "the upstream";
 
-    private static string? UpstreamMessage(ReadOnlyMemory<byte> body)
+    /// <summary>OpenAI's <c>{"error":{"message","type","code"}}</c>, the parts that are strings.</summary>
+    private static (string? Message, string? Type, string? Code) UpstreamError(ReadOnlyMemory<byte> body)
     {
         var trimmed = body.Span.TrimStart(" \t\r\n"u8);
         if (trimmed.IsEmpty || body.Length > 64 * 1024 || trimmed[0] != (byte)'{')
         {
-            return null;
+            return default;
         }
 
         try
         {
             using var document = JsonDocument.Parse(body);
-            return document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object
-                && error.TryGetProperty("message", out var text) && text.ValueKind == JsonValueKind.String
-                ? Truncate(text.GetString()!)
-                : null;
+            if (!document.RootElement.TryGetProperty("error", out var error) || error.ValueKind != JsonValueKind.Object)
+            {
+                return default;
+            }
+
+            return (Text(error, "message") is { } message ? Truncate(message) : null, Text(error, "type"), Text(error, "code"));
         }
         catch (JsonException)
         {
-            return null;
+            return default;
         }
+
+        static string? Text(JsonElement error, string name) =>
+            error.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
 
     private static string Truncate(string text) => text.Length <= 500 ? text : text[..500] + "…";

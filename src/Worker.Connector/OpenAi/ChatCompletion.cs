@@ -16,6 +16,9 @@ public sealed record ChatCompletion
     /// <summary>The upstream's <c>x-request-id</c>, when it sent one.</summary>
     public string? RequestId { get; init; }
 
+    /// <summary>The upstream's rate-limit headers on this answer, when it sent them.</summary>
+    public Http.RateLimitSnapshot? RateLimit { get; init; }
+
     /// <summary>
     /// The upstream's JSON body as it came, for a non-streamed answer (empty for a stream): everything the parser does
     /// not model (service_tier, logprobs, usage details) stays available, without a copy.

@@ -50,6 +50,7 @@ public sealed class OpenAiChatClient : IChatCompletionClient
             return completion with
             {
                 RequestId = response.GetHeader("x-request-id"),
+                RateLimit = RateLimitHeaders.Read(response),
                 JsonBody = completion.Streamed ? ReadOnlyMemory<byte>.Empty : response.BodyUtf8,
             };
         }
@@ -61,6 +62,7 @@ public sealed class OpenAiChatClient : IChatCompletionClient
                 RequestId = ex.RequestId,
                 StatusCode = ex.StatusCode,
                 RetryAfter = ex.RetryAfter,
+                RateLimit = ex.RateLimit,
                 RuntimeUnavailable = ex.RuntimeUnavailable,
             };
         }

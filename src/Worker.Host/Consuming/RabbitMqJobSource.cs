@@ -145,9 +145,16 @@ public sealed partial class RabbitMqJobSource : BackgroundService
         try
         {
             // The body is only valid inside this handler: the handler and the settlement both finish before we return.
-            var disposition = await _handler.HandleAsync(new JobDelivery(delivery.Body, delivery.Redelivered, started, EnqueuedAt(delivery.BasicProperties)), _jobs.Token);
+            var disposition = await _handler.HandleAsync(
+                new JobDelivery(delivery.Body, delivery.Redelivered, started, Settlement.EnqueuedAt(delivery.BasicProperties), DelayQueues.ReadAttempts(delivery.BasicProperties.Headers)),
+                _jobs.Token);
             WorkerTelemetry.ProcessHandled(activity, disposition);
-            attempts = disposition is Disposition.Answer answer ? answer.Result.Attempts : 0;
+            attempts = disposition switch
+            {
+                Disposition.Answer answer => answer.Result.Attempts,
+                Disposition.Delay delayed => delayed.Attempts,
+                _ => 0,
+            };
             outcome = await _settlement.SettleAsync(channel, delivery, disposition, _jobs.Token);
         }
         catch (OperationCanceledException) when (_jobs.IsCancellationRequested)
@@ -180,9 +187,6 @@ public sealed partial class RabbitMqJobSource : BackgroundService
             }
         }
     }
-
-    private static DateTimeOffset? EnqueuedAt(IReadOnlyBasicProperties properties) =>
-        properties.IsTimestampPresent() && properties.Timestamp.UnixTime > 0 ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime) : null;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

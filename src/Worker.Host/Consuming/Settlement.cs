@@ -41,6 +41,11 @@ internal sealed partial class Settlement
 
                 await AckAsync(channel, delivery.DeliveryTag);
                 return JobOutcome.DeadLettered;
+            case Disposition.Delay delay:
+                await _publisher.DelayAsync(delivery.Body, delivery.BasicProperties, DelayQueues.TierFor(delay.For), delay.Attempts, delay.Reason,
+                    EnqueuedAt(delivery.BasicProperties) ?? DateTimeOffset.UtcNow, cancellationToken);
+                await AckAsync(channel, delivery.DeliveryTag);
+                return JobOutcome.Delayed;
             case Disposition.Answer answer:
                 if (!await TryPublishAsync(answer.Result, cancellationToken))
                 {
@@ -56,6 +61,10 @@ internal sealed partial class Settlement
                 throw new InvalidOperationException($"Unknown disposition {disposition.GetType().Name}.");
         }
     }
+
+    /// <summary>The message's timestamp property, when the producer set one.</summary>
+    public static DateTimeOffset? EnqueuedAt(IReadOnlyBasicProperties properties) =>
+        properties.IsTimestampPresent() && properties.Timestamp.UnixTime > 0 ? DateTimeOffset.FromUnixTimeSeconds(properties.Timestamp.UnixTime) : null;
 
     /// <summary>False when the result itself cannot be published (the broker or the client refused it); throws on a broker outage.</summary>
     private async Task<bool> TryPublishAsync(JobResult result, CancellationToken cancellationToken)

@@ -42,4 +42,7 @@ public enum JobOutcome
 
     /// <summary>Given back to the queue unanswered (outage, drain on stop, result not confirmed).</summary>
     Requeued,
+
+    /// <summary>Sent back to the broker through a delay queue, to return when the endpoint's or its tenant's limit allows.</summary>
+    Delayed,
 }

@@ -27,6 +27,15 @@ public abstract record Disposition
         public override JobOutcome Outcome => JobOutcome.DeadLettered;
     }
 
+    /// <summary>
+    /// Send the job to wait in a delay queue for about <paramref name="For"/> (it comes back to the jobs queue by
+    /// itself), noting the attempts made so far, then ack.
+    /// </summary>
+    public sealed record Delay(TimeSpan For, string Reason, string? Id, int Attempts) : Disposition(Id)
+    {
+        public override JobOutcome Outcome => JobOutcome.Delayed;
+    }
+
     /// <summary>Give the job back to the queue unanswered.</summary>
     public sealed record Requeue(string Reason, string? Id) : Disposition(Id)
     {
@@ -36,6 +45,7 @@ public abstract record Disposition
 
 /// <summary>
 /// One delivery as the handler sees it: no broker types. The body is valid only while the handler runs;
-/// <c>EnqueuedAt</c> is the message's timestamp property, when the producer set one.
+/// <c>EnqueuedAt</c> is the message's timestamp property, when the producer set one; <c>PriorAttempts</c> the calls made
+/// for it before it waited in a delay queue.
 /// </summary>
-public readonly record struct JobDelivery(ReadOnlyMemory<byte> Body, bool Redelivered, long ReceivedTimestamp, DateTimeOffset? EnqueuedAt = null);
+public readonly record struct JobDelivery(ReadOnlyMemory<byte> Body, bool Redelivered, long ReceivedTimestamp, DateTimeOffset? EnqueuedAt = null, int PriorAttempts = 0);

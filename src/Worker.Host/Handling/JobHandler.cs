@@ -57,7 +57,7 @@ public sealed partial class JobHandler
         {
             var reason = $"expired: the job's deadline ({deadline:O}) passed before it was sent";
             LogExpired(_logger, job.Id, deadline);
-            return new Disposition.Answer(_results.Expired(job, null, reason, 0, delivery));
+            return new Disposition.Answer(_results.Expired(job, null, reason, delivery.PriorAttempts, delivery));
         }
 
         try

@@ -20,6 +20,8 @@ public sealed partial class JobProcessor
     private readonly IChatCompletionClient _chat;
     private readonly ResiliencePipeline _pipeline;
     private readonly IntakeController _intake;
+    private readonly JobAdmission _admission;
+    private readonly AdmissionTelemetry _admissionTelemetry;
     private readonly WorkerTelemetry _telemetry;
     private readonly ResultBuilder _results;
     private readonly ResilienceOptions _resilience;
@@ -31,7 +33,9 @@ public sealed partial class JobProcessor
         IChatCompletionClient chat,
         ResiliencePipelineProvider<string> pipelines,
         IntakeController intake,
+        JobAdmission admission,
         WorkerTelemetry telemetry,
+        AdmissionTelemetry admissionTelemetry,
         ResultBuilder results,
         IOptions<ResilienceOptions> resilience,
         ILogger<JobProcessor> logger,
@@ -42,6 +46,8 @@ public sealed partial class JobProcessor
         _chat = chat;
         _pipeline = pipelines.GetPipeline(PipelineNames.Llm);
         _intake = intake;
+        _admission = admission;
+        _admissionTelemetry = admissionTelemetry;
         _telemetry = telemetry;
         _results = results;
         _resilience = resilience.Value;
@@ -55,26 +61,66 @@ public sealed partial class JobProcessor
     {
         ArgumentNullException.ThrowIfNull(job);
         var model = job.Request.Model ?? _chat.DefaultModel;
+        var prompt = _admission.Estimator.CountPrompt(job.Request, model);
+        var estimate = prompt + _admission.Estimator.MaxOutput(job.Request);
+
+        // The tenant's budget first: a job over it gives its slot to other tenants' jobs at once.
+        var tenantWait = _admission.TakeTenantBudget(job.Tenant, estimate);
+        if (tenantWait > TimeSpan.Zero)
+        {
+            if (_time.GetUtcNow() + tenantWait > deadline)
+            {
+                return Expire(job, model, $"expired: tenant '{job.Tenant}' has no budget left before the job's deadline ({deadline:O})", delivery.PriorAttempts, delivery);
+            }
+
+            if (tenantWait > JobAdmission.TenantMaxWait)
+            {
+                LogDelayed(_logger, job.Id, "tenant_budget", tenantWait.TotalSeconds);
+                return new Disposition.Delay(tenantWait, $"tenant_budget: tenant '{job.Tenant}' is over its tokens per minute", job.Id, delivery.PriorAttempts);
+            }
+
+            await Task.Delay(tenantWait, _time, cancellationToken);
+            _admission.SettleTenant(job.Tenant, 0, estimate);
+        }
+
         var remaining = deadline - _time.GetUtcNow();
-        var request = job.Request with { Model = model, IncludeUsage = true, Timeout = remaining < _resilience.AttemptTimeout ? remaining : _resilience.AttemptTimeout };
+        var request = job.Request with { Model = model, IncludeUsage = true };
         using var activity = _telemetry.StartChat(request, _server);
         var started = Stopwatch.GetTimestamp();
-        var attempts = new AttemptCounter();
+        var run = new RunState(this, request, new AdmissionTicket(_chat.Endpoint, model, estimate, deadline));
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(LlmPipeline.JobBudget, remaining);
         try
         {
-            var completion = await _pipeline.ExecuteAsync(
-                static async (ctx, state) =>
-                {
-                    state.Counter.Count++;
-                    return await state.Chat.CompleteAsync(state.Request, ctx.CancellationToken);
-                },
-                context,
-                (Counter: attempts, Chat: _chat, Request: request));
-
+            var completion = await _pipeline.ExecuteAsync(static async (ctx, state) => await state.AttemptAsync(ctx.CancellationToken), context, run);
+            run.Annotate(activity);
             _telemetry.ChatSucceeded(activity, completion, model, _server, Stopwatch.GetElapsedTime(started));
-            return new Disposition.Answer(_results.Succeeded(job, model, completion, attempts.Count, delivery));
+            if (completion.Usage is { } usage)
+            {
+                _admission.SettleTenant(job.Tenant, estimate, usage.PromptTokens + usage.CompletionTokens);
+                _admissionTelemetry.ModelTokens(model, usage.TotalTokens);
+            }
+
+            return new Disposition.Answer(_results.Succeeded(job, model, completion, delivery.PriorAttempts + run.Attempts, delivery));
+        }
+        catch (AdmissionDeferredException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            run.Annotate(activity);
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ex.PastDeadline ? ResultBuilder.ExpiredClass : "deferred");
+            if (ex.PastDeadline)
+            {
+                return Expire(job, model, $"expired: the endpoint's limits ({ex.Reason}) would not admit it before its deadline ({deadline:O})", delivery.PriorAttempts + run.Attempts, delivery);
+            }
+
+            LogDelayed(_logger, job.Id, ex.Reason, ex.Delay.TotalSeconds);
+            return new Disposition.Delay(ex.Delay, $"admission: waiting for the endpoint's {ex.Reason} limit", job.Id, delivery.PriorAttempts + run.Attempts);
+        }
+        catch (AdmissionRefusedException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var reason = SafeText.Escape(ex.Message);
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.InvalidRequest));
+            LogFailed(_logger, job.Id, ErrorClass.InvalidRequest, reason);
+            return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.InvalidRequest), reason, null, false), delivery.PriorAttempts + run.Attempts, delivery));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested
             && (LlmPipeline.IsOutage(ex) || (ex is ConnectorException { IsRetryable: true } && _intake.IsPaused)))
@@ -91,22 +137,32 @@ public sealed partial class JobProcessor
             var reason = SafeText.Escape(ex.Message);
             _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ex.ErrorClass.ToString(), ex.StatusCode);
             LogFailed(_logger, job.Id, ex.ErrorClass, reason);
-            return new Disposition.Answer(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), attempts.Count, delivery));
+            return new Disposition.Answer(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), delivery.PriorAttempts + run.Attempts, delivery));
         }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested && remaining < _resilience.TotalTimeout)
         {
             // The job's own deadline was the tighter budget.
-            var reason = $"expired: the job's deadline ({deadline:O}) passed after {attempts.Count} attempt(s)";
+            run.Annotate(activity);
+            var reason = $"expired: the job's deadline ({deadline:O}) passed after {run.Attempts} attempt(s)";
             _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ResultBuilder.ExpiredClass);
             LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
-            return new Disposition.Answer(_results.Expired(job, model, reason, attempts.Count, delivery));
+            return new Disposition.Answer(_results.Expired(job, model, reason, delivery.PriorAttempts + run.Attempts, delivery));
+        }
+        catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested && run.RateLimited > 0)
+        {
+            // The run's budget went on waiting for the endpoint's limits, which never ends a job before its deadline:
+            // it waits on in a delay queue.
+            run.Annotate(activity);
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), "deferred");
+            LogDelayed(_logger, job.Id, "rate_limited", 1);
+            return new Disposition.Delay(TimeSpan.FromSeconds(1), "admission: the endpoint kept answering 429", job.Id, delivery.PriorAttempts + run.Attempts);
         }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested)
         {
-            var reason = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {attempts.Count} attempt(s).";
+            var reason = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {run.Attempts} attempt(s).";
             _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.Timeout));
             LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
-            return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), attempts.Count, delivery));
+            return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), delivery.PriorAttempts + run.Attempts, delivery));
         }
         finally
         {
@@ -114,10 +170,76 @@ public sealed partial class JobProcessor
         }
     }
 
-    private sealed class AttemptCounter
+    private Disposition.Answer Expire(Job job, string model, string reason, int attempts, JobDelivery delivery)
     {
-        public int Count { get; set; }
+        LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
+        return new Disposition.Answer(_results.Expired(job, model, reason, attempts, delivery));
     }
+
+    /// <summary>One job's run through the pipeline: each attempt waits for admission, then calls, then reports how it went.</summary>
+    private sealed class RunState(JobProcessor owner, ChatCompletionRequest request, AdmissionTicket ticket)
+    {
+        public int Attempts { get; private set; }
+
+        public int RateLimited { get; private set; }
+
+        private TimeSpan _waited;
+        private string? _waitReason;
+
+        public async Task<ChatCompletion> AttemptAsync(CancellationToken cancellationToken)
+        {
+            var lease = await owner._admission.AcquireAsync(ticket, cancellationToken);
+            _waited += lease.Waited;
+            _waitReason = lease.Reason ?? _waitReason;
+            Attempts++;
+            var left = ticket.Deadline - owner._time.GetUtcNow();
+            var timeout = left < owner._resilience.AttemptTimeout ? left : owner._resilience.AttemptTimeout;
+            var started = owner._time.GetTimestamp();
+            try
+            {
+                var completion = await owner._chat.CompleteAsync(request with { Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1) }, cancellationToken);
+                lease.Complete(new CallReport(completion.RateLimit, false, false, null, owner._time.GetElapsedTime(started), Sent: true));
+                return completion;
+            }
+            catch (ConnectorException ex)
+            {
+                var limited = ex.ErrorClass == ErrorClass.RateLimited;
+                if (limited)
+                {
+                    RateLimited++;
+                    owner._admissionTelemetry.RateLimited(ticket.Model, ex.RateLimit?.LimitedBy);
+                }
+
+                // A 429 with rate-limit headers is the pacer's business; one without says "too many at once".
+                var overloaded = ex.StatusCode is 503 or 529 || ex.ErrorClass == ErrorClass.Timeout || (limited && ex.RateLimit is not { HasRequests: true } and not { HasTokens: true });
+                lease.Complete(new CallReport(ex.RateLimit, limited, overloaded, ex.RetryAfter, null, Sent: !ex.RuntimeUnavailable));
+                throw;
+            }
+            catch
+            {
+                lease.Complete(new CallReport(null, false, false, null, null, Sent: true));
+                throw;
+            }
+        }
+
+        /// <summary>The chat span records how long the job waited for admission, and for what.</summary>
+        public void Annotate(Activity? activity)
+        {
+            if (activity is not null && _waited > TimeSpan.Zero)
+            {
+                activity.SetTag("worker.admission.wait_ms", Math.Round(_waited.TotalMilliseconds, 1));
+                activity.SetTag("worker.admission.reason", _waitReason);
+            }
+
+            if (activity is not null && RateLimited > 0)
+            {
+                activity.SetTag("worker.llm.rate_limited", RateLimited);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Job {JobId} delayed ({Reason}) for about {Seconds:0.###} s")]
+    private static partial void LogDelayed(ILogger logger, string jobId, string reason, double seconds);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "Job {JobId} requeued: outage ({Reason})")]
     private static partial void LogRequeued(ILogger logger, string jobId, string reason);

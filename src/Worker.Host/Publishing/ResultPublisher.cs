@@ -89,6 +89,31 @@ public sealed class ResultPublisher : IAsyncDisposable
         await PublishAsync(_options.DeadLetterExchange, _options.JobsQueue, properties, body, cancellationToken);
     }
 
+    /// <summary>
+    /// Sends a job to wait in the delay queue for <paramref name="tierSeconds"/>: same body and properties, the attempts
+    /// made so far and the reason in headers, and a timestamp (the original, or when it was first received) so its
+    /// default deadline keeps counting from the first delivery.
+    /// </summary>
+    public async Task DelayAsync(ReadOnlyMemory<byte> body, IReadOnlyBasicProperties original, int tierSeconds, int attempts, string reason, DateTimeOffset enqueuedAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        var headers = CopyHeaders(original.Headers);
+        headers[DelayQueues.AttemptsHeader] = attempts;
+        headers[DelayQueues.ReasonHeader] = ClipUtf8(reason, MaxReasonBytes);
+        var properties = new BasicProperties(original)
+        {
+            Persistent = true,
+            Headers = headers,
+            Timestamp = original.IsTimestampPresent() && original.Timestamp.UnixTime > 0
+                ? original.Timestamp
+                : new AmqpTimestamp(enqueuedAt.ToUnixTimeSeconds()),
+            Expiration = null,
+        };
+        // Mandatory: should the delay queue be missing, the broker returns the job (the publish fails and the job is
+        // requeued) instead of dropping it.
+        await PublishAsync("", DelayQueues.Name(_options.JobsQueue, tierSeconds), properties, body, cancellationToken, mandatory: true);
+    }
+
     /// <summary>The job's headers, unless together they exceed <see cref="MaxCopiedHeaderBytes"/>: then none, and a marker.</summary>
     internal static Dictionary<string, object?> CopyHeaders(IDictionary<string, object?>? source)
     {
@@ -146,9 +171,9 @@ public sealed class ResultPublisher : IAsyncDisposable
         _ => 9,
     };
 
-    private async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken, bool mandatory = false)
     {
-        var state = (Publisher: this, Exchange: exchange, RoutingKey: routingKey, Properties: properties, Body: body);
+        var state = (Publisher: this, Exchange: exchange, RoutingKey: routingKey, Properties: properties, Body: body, Mandatory: mandatory);
         await _pipeline.ExecuteAsync(
             static async (s, token) =>
             {
@@ -157,7 +182,7 @@ public sealed class ResultPublisher : IAsyncDisposable
                 timeout.CancelAfter(s.Publisher._options.PublishTimeout);
                 try
                 {
-                    await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, mandatory: false, s.Properties, s.Body, timeout.Token);
+                    await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, s.Mandatory, s.Properties, s.Body, timeout.Token);
                 }
                 catch (OperationCanceledException) when (closed.IsCancellationRequested && !token.IsCancellationRequested)
                 {

@@ -27,6 +27,12 @@ public sealed class TopologyDeclarer
         await channel.QueueDeclareAsync(_options.JobsQueue, durable: true, exclusive: false, autoDelete: false,
             arguments: QueueArguments(withDeadLettering: true), cancellationToken: cancellationToken);
 
+        foreach (var seconds in DelayQueues.TierSeconds)
+        {
+            await channel.QueueDeclareAsync(DelayQueues.Name(_options.JobsQueue, seconds), durable: true, exclusive: false, autoDelete: false,
+                arguments: DelayArguments(seconds), cancellationToken: cancellationToken);
+        }
+
         await channel.ExchangeDeclareAsync(_options.ResultsExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
         if (!string.IsNullOrEmpty(_options.ResultsQueue))
         {
@@ -34,6 +40,26 @@ public sealed class TopologyDeclarer
                 arguments: QueueArguments(withDeadLettering: false), cancellationToken: cancellationToken);
             await channel.QueueBindAsync(_options.ResultsQueue, _options.ResultsExchange, routingKey: "#", cancellationToken: cancellationToken);
         }
+    }
+
+    /// <summary>A delay tier: messages expire after its TTL into the jobs queue (through the default exchange).</summary>
+    private Dictionary<string, object?> DelayArguments(int seconds)
+    {
+        var arguments = new Dictionary<string, object?>
+        {
+            ["x-queue-type"] = _options.QueueType,
+            ["x-message-ttl"] = seconds * 1000,
+            ["x-dead-letter-exchange"] = "",
+            ["x-dead-letter-routing-key"] = _options.JobsQueue,
+        };
+        if (_options.QueueType == "quorum")
+        {
+            // At-least-once dead-lettering: a job never vanishes between the delay queue and the jobs queue.
+            arguments["x-dead-letter-strategy"] = "at-least-once";
+            arguments["x-overflow"] = "reject-publish";
+        }
+
+        return arguments;
     }
 
     private Dictionary<string, object?> QueueArguments(bool withDeadLettering)

@@ -8,9 +8,13 @@ using Worker.Host.Configuration;
 namespace Worker.Host.Resilience;
 
 /// <summary>
-/// The <see cref="PipelineNames.Llm"/> pipeline, outermost first: the job's total budget, retry (exponential backoff
-/// with jitter, honouring a capped Retry-After), and a circuit breaker shared by all jobs that reports an outage when
-/// it opens. The attempt timeout is the runtime client's per-request timeout (sent as the deadline and enforced).
+/// The <see cref="PipelineNames.Llm"/> pipeline, outermost first: the job's total budget, retry of failures
+/// (exponential backoff with jitter, honouring a capped Retry-After), retry of 429s, and a circuit breaker shared by
+/// all jobs that reports an outage when it opens. The attempt timeout is the runtime client's per-request timeout
+/// (sent as the deadline and enforced).
+/// A 429 is not a failure of the job: it is retried without a count and without a delay of its own, because every
+/// attempt first waits for admission (<see cref="Intake.JobAdmission"/>), which has learned from the 429 how long to
+/// hold. Only the job's deadline (the total budget) ends that, or admission sending the job to a delay queue.
 /// </summary>
 public static class LlmPipeline
 {
@@ -31,7 +35,7 @@ public static class LlmPipeline
             // Polly requires at least one retry; 0 means "no retry strategy at all".
             builder.AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<ConnectorException>(e => e.IsRetryable),
+                ShouldHandle = new PredicateBuilder().Handle<ConnectorException>(e => e.IsRetryable && e.ErrorClass != ErrorClass.RateLimited),
                 MaxRetryAttempts = options.MaxRetryAttempts,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -45,6 +49,19 @@ public static class LlmPipeline
                 },
             });
         }
+
+        builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<ConnectorException>(e => e.ErrorClass == ErrorClass.RateLimited),
+            MaxRetryAttempts = int.MaxValue,
+            Delay = TimeSpan.Zero,
+            BackoffType = DelayBackoffType.Constant,
+            OnRetry = args =>
+            {
+                onRetry?.Invoke(args);
+                return ValueTask.CompletedTask;
+            },
+        });
 
         return builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
         {

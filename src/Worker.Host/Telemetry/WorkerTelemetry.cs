@@ -37,7 +37,7 @@ public sealed class WorkerTelemetry : IDisposable
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         _meter = meterFactory.Create(SourceName);
-        _jobs = _meter.CreateCounter<long>("worker.jobs", "{job}", "Jobs finished, by outcome (succeeded, failed, dead_lettered, requeued).");
+        _jobs = _meter.CreateCounter<long>("worker.jobs", "{job}", "Jobs finished, by outcome (succeeded, failed, dead_lettered, requeued, delayed).");
         _duration = _meter.CreateHistogram("worker.job.duration", "s", "Time from delivery to result confirmed.", tags: null, SecondsBuckets);
         _attempts = _meter.CreateHistogram<int>("worker.job.attempts", "{attempt}", "LLM attempts per finished job.");
         _inFlight = _meter.CreateUpDownCounter<int>("worker.jobs.in_flight", "{job}", "Jobs being processed.");
@@ -228,6 +228,7 @@ public sealed class WorkerTelemetry : IDisposable
         JobOutcome.Succeeded => "succeeded",
         JobOutcome.Failed => "failed",
         JobOutcome.DeadLettered => "dead_lettered",
+        JobOutcome.Delayed => "delayed",
         _ => "requeued",
     };
 

@@ -46,16 +46,29 @@ public sealed class JobHandlerTests : IAsyncDisposable
             .AddSingleton<IOutageProbe>(new NeverHealthy())
             .AddSingleton<IntakeController>()
             .AddSingleton<WorkerTelemetry>()
+            .AddSingleton<AdmissionTelemetry>()
             .AddWorkerResiliencePipelines();
         _services = services.BuildServiceProvider();
         var results = new ResultBuilder(_time);
-        var processor = new JobProcessor(_chat, _services.GetRequiredService<ResiliencePipelineProvider<string>>(), Intake,
-            _services.GetRequiredService<WorkerTelemetry>(), results, Options.Create(resilience), NullLogger<JobProcessor>.Instance, _time);
+        Admission = new JobAdmission(Options.Create(Limits), Options.Create(new WorkerOptions { Concurrency = 4 }), _services.GetRequiredService<AdmissionTelemetry>(), _time);
+        var processor = new JobProcessor(_chat, _services.GetRequiredService<ResiliencePipelineProvider<string>>(), Intake, Admission,
+            _services.GetRequiredService<WorkerTelemetry>(), _services.GetRequiredService<AdmissionTelemetry>(), results, Options.Create(resilience), NullLogger<JobProcessor>.Instance, _time);
         _handler = new JobHandler(new JobParser(1024 * 1024, "default", defaultStream: true), processor, results,
             Options.Create(new WorkerOptions { DefaultJobTtl = TimeSpan.FromHours(24) }), NullLogger<JobHandler>.Instance, _time);
     }
 
     private IntakeController Intake => _services.GetRequiredService<IntakeController>();
+
+    private JobAdmission Admission { get; }
+
+    private static LimitsOptions Limits { get; } = CreateLimits();
+
+    private static LimitsOptions CreateLimits()
+    {
+        var limits = new LimitsOptions { TokensPerMinute = 100_000, DefaultOutputTokens = 100 };
+        limits.Tenants["metered"] = 1000;
+        return limits;
+    }
 
     private Task<Disposition> Handle(string json, bool redelivered = false, DateTimeOffset? enqueuedAt = null) =>
         _handler.HandleAsync(new JobDelivery(Encoding.UTF8.GetBytes(json), redelivered, _time.GetTimestamp(), enqueuedAt), CancellationToken.None);
