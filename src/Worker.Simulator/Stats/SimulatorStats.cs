@@ -23,7 +23,7 @@ public sealed class SimulatorStats
     /// <summary>Generation requests received since start or the last reset.</summary>
     public long TotalRequests => Interlocked.Read(ref _total);
 
-    /// <summary>Generation requests in flight now (never reset).</summary>
+    /// <summary>Generation requests in flight now, those waiting for a capacity slot included (never reset).</summary>
     public int ConcurrentRequests => Volatile.Read(ref _concurrent);
 
     /// <summary>Highest <see cref="ConcurrentRequests"/> since start or the last reset.</summary>

@@ -3,7 +3,7 @@ namespace Worker.Simulator.Stats;
 /// <summary>Counters at one moment, the body of <c>GET /stats</c> (snake_case JSON).</summary>
 /// <param name="TotalRequests">Generation requests received (chat completions, Gemini, /generate).</param>
 /// <param name="Outcomes">Requests by outcome.</param>
-/// <param name="ConcurrentRequests">Generation requests in flight now.</param>
+/// <param name="ConcurrentRequests">Generation requests in flight now (waiting for a capacity slot included).</param>
 /// <param name="PeakConcurrentRequests">Highest number in flight since start or the last reset.</param>
 /// <param name="ClientDisconnects">Requests the client abandoned before the answer was complete.</param>
 /// <param name="RateLimits">Rate limit counters (<c>Simulator:RateLimits</c>).</param>
