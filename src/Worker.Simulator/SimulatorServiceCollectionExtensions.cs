@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Worker.Simulator.Endpoints;
 using Worker.Simulator.Faults;
 using Worker.Simulator.Http;
+using Worker.Simulator.Limits;
 using Worker.Simulator.Options;
 using Worker.Simulator.Stats;
 
@@ -42,6 +43,8 @@ public static class SimulatorServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SimulatorStats>();
         services.TryAddSingleton<FaultInjector>();
+        services.TryAddSingleton<RateLimiter>();
+        services.TryAddSingleton<GenerationSlots>();
         services.TryAddSingleton<ApiKeyCheck>();
         services.TryAddSingleton<SimDirectiveReader>();
         services.TryAddSingleton<CompletionIdGenerator>();

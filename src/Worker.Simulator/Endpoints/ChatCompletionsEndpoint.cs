@@ -2,6 +2,7 @@ using System.Buffers;
 using Worker.Simulator.Generation;
 using Worker.Simulator.Http;
 using Worker.Simulator.Json;
+using Worker.Simulator.Limits;
 using Worker.Simulator.Options;
 using Worker.Simulator.Responses;
 using Worker.Simulator.Streaming;
@@ -53,6 +54,9 @@ internal sealed class ChatCompletionsEndpoint(GenerationGate gate, CompletionIdG
             request.MaxTokens,
             request.PromptTokens);
     }
+
+    protected override RequestCharge Charge(ChatCompletionRequest request) =>
+        new(request.Model, request.PromptChars, request.MaxTokens, request.N);
 
     protected override StreamFraming Framing(HttpContext context, ChatCompletionRequest request) => StreamFraming.ServerSentEvents;
 

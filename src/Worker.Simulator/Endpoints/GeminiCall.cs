@@ -6,4 +6,5 @@ namespace Worker.Simulator.Endpoints;
 /// <param name="Prompt">Text of the last user content (parts joined with '\n').</param>
 /// <param name="PromptTokens">Words in all parts of all contents.</param>
 /// <param name="MaxOutputTokens">generationConfig.maxOutputTokens.</param>
-internal sealed record GeminiCall(string Model, bool Stream, string Prompt, int PromptTokens, int? MaxOutputTokens);
+/// <param name="PromptChars">Characters in all parts of all contents (for the rate limiter).</param>
+internal sealed record GeminiCall(string Model, bool Stream, string Prompt, int PromptTokens, int? MaxOutputTokens, long PromptChars);

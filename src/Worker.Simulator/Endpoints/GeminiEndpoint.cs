@@ -3,6 +3,7 @@ using System.Text.Json;
 using Worker.Simulator.Generation;
 using Worker.Simulator.Http;
 using Worker.Simulator.Json;
+using Worker.Simulator.Limits;
 using Worker.Simulator.Responses;
 using Worker.Simulator.Streaming;
 
@@ -50,6 +51,8 @@ internal sealed class GeminiEndpoint(GenerationGate gate) : GenerationEndpoint<G
         request.MaxOutputTokens,
         request.PromptTokens);
 
+    protected override RequestCharge Charge(GeminiCall request) => new(request.Model, request.PromptChars, request.MaxOutputTokens);
+
     protected override StreamFraming Framing(HttpContext context, GeminiCall request) =>
         string.Equals(context.Request.Query["alt"], "sse", StringComparison.OrdinalIgnoreCase)
             ? StreamFraming.ServerSentEvents
@@ -85,6 +88,7 @@ internal sealed class GeminiEndpoint(GenerationGate gate) : GenerationEndpoint<G
         }
 
         var promptTokens = 0;
+        var promptChars = 0L;
         var prompt = string.Empty;
         foreach (var content in contents)
         {
@@ -95,6 +99,7 @@ internal sealed class GeminiEndpoint(GenerationGate gate) : GenerationEndpoint<G
                 {
                     texts.Add(text);
                     promptTokens += AnswerGenerator.CountWords(text);
+                    promptChars += TextRules.CountChars(text);
                 }
             }
 
@@ -105,6 +110,6 @@ internal sealed class GeminiEndpoint(GenerationGate gate) : GenerationEndpoint<G
             }
         }
 
-        return (new GeminiCall(model, stream, prompt, promptTokens, request.GenerationConfig?.MaxOutputTokens), null);
+        return (new GeminiCall(model, stream, prompt, promptTokens, request.GenerationConfig?.MaxOutputTokens, promptChars), null);
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Worker.Simulator.Generation;
 using Worker.Simulator.Http;
 using Worker.Simulator.Json;
+using Worker.Simulator.Limits;
 using Worker.Simulator.Responses;
 using Worker.Simulator.Streaming;
 
@@ -39,6 +40,9 @@ internal sealed class GenerateEndpoint(GenerationGate gate) : GenerationEndpoint
         directives.Tokens ?? request.SimTokens,
         request.MaxTokens,
         AnswerGenerator.CountWords(request.Prompt));
+
+    protected override RequestCharge Charge(GenerateCall request) =>
+        new(request.Model, TextRules.CountChars(request.Prompt), request.MaxTokens);
 
     protected override StreamFraming Framing(HttpContext context, GenerateCall request) => StreamFraming.ServerSentEvents;
 

@@ -3,13 +3,14 @@ using Worker.Simulator.Faults;
 using Worker.Simulator.Generation;
 using Worker.Simulator.Http;
 using Worker.Simulator.Latency;
+using Worker.Simulator.Limits;
 using Worker.Simulator.Streaming;
 
 namespace Worker.Simulator.Endpoints;
 
 /// <summary>
 /// The request flow shared by chat completions, Gemini and /generate: count in, admit (key, headers), read the body,
-/// decide the fault, then answer, stream or fail as decided. Subclasses only read their request and write their shape.
+/// charge the rate limits, take a generation slot, decide the fault, then answer, stream or fail as decided. Subclasses only read their request and write their shape.
 /// </summary>
 internal abstract class GenerationEndpoint<TRequest>(GenerationGate gate)
     where TRequest : class
@@ -34,25 +35,24 @@ internal abstract class GenerationEndpoint<TRequest>(GenerationGate gate)
                 return;
             }
 
-            var fault = gate.ChooseFault(directives, context);
-            var streaming = IsStreaming(context, request);
-            if (await gate.TryAnswerFaultAsync(context, fault, Dialect, streaming, cancellationToken))
+            if (!gate.TryAdmitRate(context, Dialect, Charge(request)))
             {
                 return;
             }
 
-            var plan = CreatePlan(request, directives);
-            if (streaming)
+            if (!await gate.TryEnterGenerationAsync(context, Dialect, cancellationToken))
             {
-                await StreamAsync(context, request, plan, directives.Latency, fault, cancellationToken);
                 return;
             }
 
-            await LatencyProfile.DelayAsync(directives.Latency.NonStreamingDelay(plan.Tokens), cancellationToken);
-            if (!GenerationGate.TryAnswerNonStreamingFault(context, fault, Dialect))
+            try
             {
-                context.Response.ContentType = ContentTypes.Json;
-                context.Response.ContentLength = WriteAnswer(context, request, plan);
+                await GenerateAsync(context, request, directives, cancellationToken);
+            }
+            finally
+            {
+                // The slot is held to the end, streams included; a non-streaming body only sits in the pipe now.
+                gate.LeaveGeneration();
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException && cancellationToken.IsCancellationRequested)
@@ -61,6 +61,9 @@ internal abstract class GenerationEndpoint<TRequest>(GenerationGate gate)
             gate.RecordClientDisconnect(context);
         }
     }
+
+    /// <summary>What the request costs against the rate limits (<see cref="RequestCharge"/>).</summary>
+    protected abstract RequestCharge Charge(TRequest request);
 
     /// <summary>Reads and validates the body: the request, or the error to answer with.</summary>
     protected abstract ValueTask<(TRequest? Request, ApiError? Error)> ReadRequestAsync(HttpContext context, CancellationToken cancellationToken);
@@ -76,6 +79,30 @@ internal abstract class GenerationEndpoint<TRequest>(GenerationGate gate)
 
     /// <summary>Writes the non-streaming answer into the response pipe (sent when the handler returns); returns its length.</summary>
     protected abstract long WriteAnswer(HttpContext context, TRequest request, AnswerPlan plan);
+
+    private async Task GenerateAsync(HttpContext context, TRequest request, SimDirectives directives, CancellationToken cancellationToken)
+    {
+        var fault = gate.ChooseFault(directives, context);
+        var streaming = IsStreaming(context, request);
+        if (await gate.TryAnswerFaultAsync(context, fault, Dialect, streaming, cancellationToken))
+        {
+            return;
+        }
+
+        var plan = CreatePlan(request, directives);
+        if (streaming)
+        {
+            await StreamAsync(context, request, plan, directives.Latency, fault, cancellationToken);
+            return;
+        }
+
+        await LatencyProfile.DelayAsync(directives.Latency.NonStreamingDelay(plan.Tokens), cancellationToken);
+        if (!GenerationGate.TryAnswerNonStreamingFault(context, fault, Dialect))
+        {
+            context.Response.ContentType = ContentTypes.Json;
+            context.Response.ContentLength = WriteAnswer(context, request, plan);
+        }
+    }
 
     private async Task StreamAsync(HttpContext context, TRequest request, AnswerPlan plan, LatencyProfile latency, FaultPlan fault, CancellationToken cancellationToken)
     {

@@ -2,20 +2,23 @@ using System.Buffers;
 using System.Globalization;
 using Worker.Simulator.Faults;
 using Worker.Simulator.Http;
+using Worker.Simulator.Limits;
 using Worker.Simulator.Logging;
 using Worker.Simulator.Stats;
 
 namespace Worker.Simulator.Endpoints;
 
 /// <summary>
-/// The steps every generation endpoint shares: API key, X-Sim-* headers, the fault decision and the faults that are
-/// answered instead of an answer. Also the only place outcomes are counted.
+/// The steps every generation endpoint shares: API key, X-Sim-* headers, rate limits, generation slots, the fault
+/// decision and the faults that are answered instead of an answer. Also the only place outcomes are counted.
 /// </summary>
 internal sealed class GenerationGate(
     SimulatorStats stats,
     ApiKeyCheck apiKeys,
     SimDirectiveReader directiveReader,
     FaultInjector faults,
+    RateLimiter rateLimiter,
+    GenerationSlots slots,
     IHostApplicationLifetime lifetime,
     ILogger<GenerationGate> logger)
 {
@@ -41,6 +44,48 @@ internal sealed class GenerationGate(
 
         return true;
     }
+
+    /// <summary>
+    /// Charges the request to its key's buckets (when <c>Simulator:RateLimits</c> is on) and sets the
+    /// <c>x-ratelimit-*</c> headers; a request over a limit is answered 429 and false is returned.
+    /// </summary>
+    public bool TryAdmitRate(HttpContext context, ErrorDialect dialect, RequestCharge charge)
+    {
+        if (!rateLimiter.Enabled)
+        {
+            return true;
+        }
+
+        var decision = rateLimiter.Admit(RateLimitKey.From(context.Request), charge);
+        RateLimitHeaders.Write(context.Response.Headers, decision);
+        if (decision.Refusal is not { } refusal)
+        {
+            stats.RecordTokensCharged(decision.TokensCharged);
+            return true;
+        }
+
+        stats.RecordRateLimited(refusal.Type);
+        Answer(context, ErrorCatalog.RateLimitReached(dialect, charge.Model, refusal), dialect, SimulatorOutcome.RateLimit);
+        return false;
+    }
+
+    /// <summary>
+    /// Takes a generation slot (capacity mode), waiting in line when the overflow is Queue; when it is Reject and all
+    /// are busy, answers 503 and returns false. A true must be matched by <see cref="LeaveGeneration"/>.
+    /// </summary>
+    public async ValueTask<bool> TryEnterGenerationAsync(HttpContext context, ErrorDialect dialect, CancellationToken cancellationToken)
+    {
+        if (await slots.TryEnterAsync(cancellationToken))
+        {
+            return true;
+        }
+
+        stats.RecordCapacityRejected();
+        Answer(context, ErrorCatalog.Overloaded(dialect, slots.MaxConcurrent), dialect, SimulatorOutcome.Unavailable);
+        return false;
+    }
+
+    public void LeaveGeneration() => slots.Leave();
 
     /// <summary>Answers an invalid request (400 or 404) and counts it as bad_request.</summary>
     public void Reject(HttpContext context, ApiError error, ErrorDialect dialect) =>

@@ -16,6 +16,9 @@ internal struct MessageTextAccumulator
 
     public int Words { get; private set; }
 
+    /// <summary>Characters of the parts (separators not counted), for the rate limiter's token estimate.</summary>
+    public int Chars { get; private set; }
+
     public void AppendPart(ReadOnlySpan<byte> utf8)
     {
         if (_hasPart)
@@ -24,6 +27,7 @@ internal struct MessageTextAccumulator
         }
 
         _hasPart = true;
+        Chars += TextRules.CountChars(utf8);
         Append(utf8);
     }
 

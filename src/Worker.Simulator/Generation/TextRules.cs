@@ -28,4 +28,37 @@ internal static class TextRules
 
         return words;
     }
+
+    /// <summary>
+    /// Characters as OpenAI's rate limiter counts them (Unicode scalar values, like Python's len): a surrogate pair
+    /// is one character.
+    /// </summary>
+    public static int CountChars(ReadOnlySpan<char> text)
+    {
+        var chars = text.Length;
+        foreach (var c in text)
+        {
+            if (char.IsLowSurrogate(c))
+            {
+                chars--;
+            }
+        }
+
+        return chars;
+    }
+
+    /// <summary><see cref="CountChars(ReadOnlySpan{char})"/> of UTF-8 text: every byte that does not continue a sequence.</summary>
+    public static int CountChars(ReadOnlySpan<byte> utf8)
+    {
+        var chars = 0;
+        foreach (var b in utf8)
+        {
+            if ((b & 0xC0) != 0x80)
+            {
+                chars++;
+            }
+        }
+
+        return chars;
+    }
 }

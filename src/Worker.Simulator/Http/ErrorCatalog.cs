@@ -1,8 +1,15 @@
+using Worker.Simulator.Limits;
+
 namespace Worker.Simulator.Http;
 
 /// <summary>The fixed error answers, worded as the real APIs word them.</summary>
 internal static class ErrorCatalog
 {
+    /// <summary>The organization named in rate limit messages.</summary>
+    public const string SimulatedOrganization = "org-sim";
+
+    private const string RateLimitsHint = "Visit https://platform.openai.com/account/rate-limits to learn more.";
+
     public static readonly ApiError InvalidJson = ApiError.InvalidRequest(
         "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
         param: null,
@@ -23,6 +30,31 @@ internal static class ErrorCatalog
             null,
             "rate_limit_exceeded",
             "RESOURCE_EXHAUSTED");
+
+    /// <summary>
+    /// The 429 of <c>Simulator:RateLimits</c>, worded as OpenAI words it ("Rate limit reached for … Please try again in
+    /// 120ms.", or "Request too large for …" when the request exceeds the whole bucket); Google's RESOURCE_EXHAUSTED.
+    /// </summary>
+    public static ApiError RateLimitReached(ErrorDialect dialect, string model, RateLimitRefusal refusal)
+    {
+        if (dialect == ErrorDialect.Google)
+        {
+            return RateLimit(dialect, retryAfterSeconds: 0);
+        }
+
+        var (type, unit) = refusal.Type == RateLimitType.Tokens
+            ? ("tokens", "tokens per min (TPM)")
+            : ("requests", "requests per min (RPM)");
+        var message = refusal.RetryAfter is { } wait
+            ? $"Rate limit reached for {model} in organization {SimulatedOrganization} on {unit}: Limit {refusal.Limit}, Used {refusal.Used}, Requested {refusal.Requested}. Please try again in {RateLimitDuration.Format(wait)}. {RateLimitsHint}"
+            : $"Request too large for {model} in organization {SimulatedOrganization} on {unit}: Limit {refusal.Limit}, Requested {refusal.Requested}. The input or output tokens must be reduced in order to run successfully. {RateLimitsHint}";
+        return new(StatusCodes.Status429TooManyRequests, message, type, null, "rate_limit_exceeded", "RESOURCE_EXHAUSTED");
+    }
+
+    /// <summary>503 when every generation slot is busy (<c>Simulator:Capacity:Overflow = Reject</c>).</summary>
+    public static ApiError Overloaded(ErrorDialect dialect, int maxConcurrent) => dialect == ErrorDialect.Google
+        ? new(StatusCodes.Status503ServiceUnavailable, "The model is overloaded. Please try again later.", "server_error", null, null, "UNAVAILABLE")
+        : new(StatusCodes.Status503ServiceUnavailable, $"The server is overloaded: all {maxConcurrent} generation slots are busy. Please try again later.", "server_error", null, "server_overloaded", "UNAVAILABLE");
 
     /// <summary>404 for a model the simulator does not serve, worded as OpenAI words it.</summary>
     public static ApiError ModelNotFound(string model) => new(

@@ -23,6 +23,9 @@ internal sealed class ChatCompletionRequest
     /// <summary>Words in all messages.</summary>
     public int PromptTokens { get; init; }
 
+    /// <summary>Characters of the text of all messages (the rate limiter's prompt estimate is a quarter of it).</summary>
+    public long PromptChars { get; init; }
+
     /// <summary>FNV-1a of the last user message's UTF-8 text ("" when there is none).</summary>
     public ulong PromptHash { get; init; }
 

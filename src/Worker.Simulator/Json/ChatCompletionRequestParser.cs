@@ -199,6 +199,7 @@ internal static class ChatCompletionRequestParser
             MaxTokens = maxCompletionTokens ?? maxTokens,
             SimTokens = simTokens,
             PromptTokens = summary.Words,
+            PromptChars = summary.Chars,
             PromptHash = summary.LastUserHash,
         };
     }
@@ -256,6 +257,7 @@ internal static class ChatCompletionRequestParser
 
         var index = 0;
         var words = 0;
+        var chars = 0L;
         var lastUserHash = new MessageTextAccumulator().Hash;
         var lastUserContentStart = -1L;
         var lastRole = MessageRole.User;
@@ -268,6 +270,7 @@ internal static class ChatCompletionRequestParser
 
             var (role, text, contentStart) = ReadMessage(ref reader, index);
             words += text.Words;
+            chars += text.Chars;
             lastRole = role;
             if (role == MessageRole.User)
             {
@@ -286,7 +289,7 @@ internal static class ChatCompletionRequestParser
                 "empty_array"));
         }
 
-        return new MessagesSummary(words, lastUserHash, lastUserContentStart, lastRole);
+        return new MessagesSummary(words, chars, lastUserHash, lastUserContentStart, lastRole);
     }
 
     private static (MessageRole Role, MessageTextAccumulator Text, long ContentStart) ReadMessage(ref Utf8JsonReader reader, int index)
@@ -568,5 +571,5 @@ internal static class ChatCompletionRequestParser
         return AnswerGenerator.JoinParts(parts);
     }
 
-    private readonly record struct MessagesSummary(int Words, ulong LastUserHash, long LastUserContentStart, MessageRole LastRole);
+    private readonly record struct MessagesSummary(int Words, long Chars, ulong LastUserHash, long LastUserContentStart, MessageRole LastRole);
 }

@@ -18,6 +18,12 @@ public sealed class SimulatorOptions
     /// <summary>Random fault injection; per request the <c>X-Sim-Fault</c> header overrides it.</summary>
     public FaultOptions Faults { get; set; } = new();
 
+    /// <summary>Per-API-key rate limits with OpenAI's <c>x-ratelimit-*</c> headers and 429 answers; off by default.</summary>
+    public RateLimitOptions RateLimits { get; set; } = new();
+
+    /// <summary>A fixed number of concurrent generations (queue or 503 beyond it), without headers; off by default.</summary>
+    public CapacityOptions Capacity { get; set; } = new();
+
     /// <summary>
     /// Model ids listed by <c>GET /v1/models</c> and served by chat completions (others are 404
     /// <c>model_not_found</c>). Empty means <see cref="DefaultModels"/>.
@@ -46,6 +52,9 @@ public sealed class SimulatorOptions
             Modes = [.. Faults.Modes],
             RetryAfterSeconds = Faults.RetryAfterSeconds,
         };
+        // A null section is copied as null so that the validator reports it by its key.
+        target.RateLimits = RateLimits?.Copy()!;
+        target.Capacity = Capacity?.Copy()!;
         target.Models = [.. Models];
     }
 }

@@ -54,6 +54,9 @@ internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOpti
             }
         }
 
+        ValidateRateLimits(options.RateLimits, failures);
+        ValidateCapacity(options.Capacity, failures);
+
         foreach (var model in options.Models ?? [])
         {
             if (string.IsNullOrWhiteSpace(model))
@@ -65,4 +68,75 @@ internal sealed class SimulatorOptionsValidator : IValidateOptions<SimulatorOpti
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private static void ValidateRateLimits(RateLimitOptions? limits, List<string> failures)
+    {
+        const string Prefix = SimulatorOptions.SectionName + ":RateLimits:";
+        if (limits is null)
+        {
+            failures.Add($"{SimulatorOptions.SectionName}:RateLimits must not be null.");
+            return;
+        }
+
+        if (limits.RequestsPerMinute < 0)
+        {
+            failures.Add($"{Prefix}RequestsPerMinute must be >= 0 (was {limits.RequestsPerMinute}).");
+        }
+
+        if (limits.TokensPerMinute < 0)
+        {
+            failures.Add($"{Prefix}TokensPerMinute must be >= 0 (was {limits.TokensPerMinute}).");
+        }
+
+        if (limits.DefaultMaxTokens < 0)
+        {
+            failures.Add($"{Prefix}DefaultMaxTokens must be >= 0 (was {limits.DefaultMaxTokens}).");
+        }
+
+        var probability = limits.RetryAfterProbability;
+        if (double.IsNaN(probability) || probability < 0 || probability > 1)
+        {
+            failures.Add($"{Prefix}RetryAfterProbability must be between 0 and 1 (was {Format(probability)}).");
+        }
+
+        var burst = limits.BurstSeconds;
+        if (!double.IsFinite(burst) || burst <= 0)
+        {
+            failures.Add($"{Prefix}BurstSeconds must be > 0 (was {Format(burst)}).");
+            return;
+        }
+
+        // A bucket smaller than one request would refuse everything, for ever.
+        if (limits.RequestsPerMinute > 0 && limits.RequestsPerMinute * burst / 60 < 1)
+        {
+            failures.Add($"{Prefix}BurstSeconds is too small: RequestsPerMinute × BurstSeconds / 60 must be >= 1 (was {Format(limits.RequestsPerMinute * burst / 60)}), or no request would ever fit.");
+        }
+
+        if (limits.TokensPerMinute > 0 && limits.TokensPerMinute * burst / 60 < 1)
+        {
+            failures.Add($"{Prefix}BurstSeconds is too small: TokensPerMinute × BurstSeconds / 60 must be >= 1 (was {Format(limits.TokensPerMinute * burst / 60)}), or no request would ever fit.");
+        }
+    }
+
+    private static void ValidateCapacity(CapacityOptions? capacity, List<string> failures)
+    {
+        const string Prefix = SimulatorOptions.SectionName + ":Capacity:";
+        if (capacity is null)
+        {
+            failures.Add($"{SimulatorOptions.SectionName}:Capacity must not be null.");
+            return;
+        }
+
+        if (capacity.MaxConcurrent < 0)
+        {
+            failures.Add($"{Prefix}MaxConcurrent must be >= 0 (was {capacity.MaxConcurrent}).");
+        }
+
+        if (!Enum.IsDefined(capacity.Overflow))
+        {
+            failures.Add($"{Prefix}Overflow must be Queue or Reject (was {(int)capacity.Overflow}).");
+        }
+    }
+
+    private static string Format(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

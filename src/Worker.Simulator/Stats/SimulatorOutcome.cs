@@ -6,13 +6,13 @@ public enum SimulatorOutcome
     /// <summary>Answered normally.</summary>
     Ok,
 
-    /// <summary>429 with Retry-After.</summary>
+    /// <summary>429: an injected rate_limit fault, or over <c>Simulator:RateLimits</c>.</summary>
     RateLimit,
 
     /// <summary>500 server_error.</summary>
     ServerError,
 
-    /// <summary>503.</summary>
+    /// <summary>503: an injected fault, or every capacity slot busy (<c>Simulator:Capacity:Overflow = Reject</c>).</summary>
     Unavailable,
 
     /// <summary>Never answered until the client went away.</summary>

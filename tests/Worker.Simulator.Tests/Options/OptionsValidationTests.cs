@@ -44,6 +44,79 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public async Task Invalid_rate_limit_and_capacity_values_are_reported_by_key()
+    {
+        var options = new SimulatorOptions
+        {
+            RateLimits = { RequestsPerMinute = -1, TokensPerMinute = -2, DefaultMaxTokens = -3, RetryAfterProbability = 1.5, BurstSeconds = 0 },
+            Capacity = { MaxConcurrent = -4, Overflow = (CapacityOverflow)7 },
+        };
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => SimulatorServer.StartAsync(options));
+
+        Assert.Contains("Simulator:RateLimits:RequestsPerMinute must be >= 0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulator:RateLimits:TokensPerMinute must be >= 0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulator:RateLimits:DefaultMaxTokens must be >= 0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulator:RateLimits:RetryAfterProbability must be between 0 and 1", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulator:RateLimits:BurstSeconds must be > 0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulator:Capacity:MaxConcurrent must be >= 0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("Simulator:Capacity:Overflow must be Queue or Reject", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_burst_that_holds_less_than_one_request_is_refused()
+    {
+        var options = new SimulatorOptions { RateLimits = { RequestsPerMinute = 10, BurstSeconds = 1 } };
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => SimulatorServer.StartAsync(options));
+
+        Assert.Contains("Simulator:RateLimits:BurstSeconds is too small", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Rate_limit_and_capacity_options_bind_from_the_command_line()
+    {
+        await using var app = SimulatorApplication.CreateFromArgs(
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--Simulator:RateLimits:RequestsPerMinute=60", "--Simulator:RateLimits:TokensPerMinute=1000",
+            "--Simulator:RateLimits:BurstSeconds=1.5", "--Simulator:RateLimits:RetryAfterProbability=0.25",
+            "--Simulator:RateLimits:Seed=3", "--Simulator:RateLimits:DefaultMaxTokens=64",
+            "--Simulator:Capacity:MaxConcurrent=4", "--Simulator:Capacity:Overflow=Reject",
+        ]);
+        await app.StartAsync();
+
+        var options = app.Services.GetRequiredService<IOptions<SimulatorOptions>>().Value;
+        Assert.Equal(60, options.RateLimits.RequestsPerMinute);
+        Assert.Equal(1000, options.RateLimits.TokensPerMinute);
+        Assert.Equal(1.5, options.RateLimits.BurstSeconds);
+        Assert.Equal(0.25, options.RateLimits.RetryAfterProbability);
+        Assert.Equal(3, options.RateLimits.Seed);
+        Assert.Equal(64, options.RateLimits.DefaultMaxTokens);
+        Assert.Equal(4, options.Capacity.MaxConcurrent);
+        Assert.Equal(CapacityOverflow.Reject, options.Capacity.Overflow);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public void Copying_options_copies_the_rate_limit_and_capacity_sections()
+    {
+        var source = new SimulatorOptions
+        {
+            RateLimits = { RequestsPerMinute = 1, TokensPerMinute = 2, BurstSeconds = 3, DefaultMaxTokens = 4, RetryAfterProbability = 0.5, Seed = 6 },
+            Capacity = { MaxConcurrent = 7, Overflow = CapacityOverflow.Reject },
+        };
+        var target = new SimulatorOptions();
+
+        source.CopyTo(target);
+        source.RateLimits.RequestsPerMinute = 100;
+        source.Capacity.MaxConcurrent = 100;
+
+        Assert.Equal((1, 2, 3.0, 4, 0.5, (int?)6), (target.RateLimits.RequestsPerMinute, target.RateLimits.TokensPerMinute, target.RateLimits.BurstSeconds, target.RateLimits.DefaultMaxTokens, target.RateLimits.RetryAfterProbability, target.RateLimits.Seed));
+        Assert.Equal((7, CapacityOverflow.Reject), (target.Capacity.MaxConcurrent, target.Capacity.Overflow));
+    }
+
+    [Fact]
     public async Task Executable_reads_options_and_urls_from_the_command_line()
     {
         await using var app = SimulatorApplication.CreateFromArgs(

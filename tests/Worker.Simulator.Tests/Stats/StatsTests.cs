@@ -49,7 +49,11 @@ public sealed class StatsTests
         (await http.SendAsync("v1/chat/completions", "{}")).Dispose();
 
         var stats = await http.GetStatsAsync();
-        SimulatorHttp.AssertProperties(stats, "total_requests", "outcomes", "concurrent_requests", "peak_concurrent_requests", "client_disconnects");
+        SimulatorHttp.AssertProperties(stats, "total_requests", "outcomes", "concurrent_requests", "peak_concurrent_requests", "client_disconnects", "rate_limits", "capacity");
+        SimulatorHttp.AssertProperties(stats.GetProperty("rate_limits"), "requests_limited", "tokens_limited", "tokens_charged");
+        SimulatorHttp.AssertProperties(stats.GetProperty("capacity"), "active_generations", "peak_active_generations", "queued_generations", "rejected");
+        Assert.Equal(0, stats.GetProperty("capacity").GetProperty("active_generations").GetInt32());
+        Assert.Equal(1, stats.GetProperty("capacity").GetProperty("peak_active_generations").GetInt32());
         SimulatorHttp.AssertProperties(
             stats.GetProperty("outcomes"),
             "ok", "rate_limit", "server_error", "unavailable", "hang", "drop", "malformed", "error_event", "bad_request", "unauthorized");
