@@ -16,6 +16,10 @@ internal sealed class EndpointAdmission : IDisposable
     private readonly Lock _lock = new();
     private TaskCompletionSource _released = NewSignal();
 
+    // Until the endpoint has answered once, one call at a time: its first answer carries the limits, and a burst sent
+    // before knowing them is a burst of 429s.
+    private bool _answered;
+
     public EndpointAdmission(EndpointPacer pacer, ConcurrencyLimit concurrency, TimeSpan maxWait, TimeProvider time)
     {
         _pacer = pacer;
@@ -85,7 +89,7 @@ internal sealed class EndpointAdmission : IDisposable
                 Task released;
                 lock (_lock)
                 {
-                    if (_concurrency.InFlight >= _concurrency.Limit)
+                    if (_concurrency.InFlight >= (_answered ? _concurrency.Limit : 1))
                     {
                         (wait, reason) = (TimeSpan.MaxValue, "concurrency");
                     }
@@ -137,6 +141,7 @@ internal sealed class EndpointAdmission : IDisposable
         {
             if (report.Sent)
             {
+                _answered = true;
                 _pacer.Observe(now, sentAt, tokens, report.RateLimit, report.RateLimited, report.RetryAfter);
             }
             else

@@ -22,6 +22,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
     private readonly RabbitMqBrokerFixture _broker;
     private readonly Action<IServiceCollection>? _services;
     private readonly Channel<Delivered> _results = Channel.CreateUnbounded<Delivered>();
+    private readonly List<IHost> _others = [];
     private IConnection? _client;
     private IChannel? _publisher;
     private IChannel? _resultsChannel;
@@ -91,27 +92,44 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
     public async Task StartWorkerAsync()
     {
+        // Assigned only once started, so disposing after a failed start reports the real error.
+        Host = await StartHostAsync(Settings);
+        // The consumer declares the topology on start; wait for the queue so publishes are not dropped.
+        await WaitForQueueAsync(JobsQueue);
+        await WaitForQueueAsync(Settings["RabbitMq:ResultsQueue"]!);
+        await BindResultsAsync();
+    }
+
+    /// <summary>Another worker on the same queues (its own embedded runtime and socket), stopped with the harness.</summary>
+    public async Task<IHost> StartAnotherWorkerAsync(Action<Dictionary<string, string?>>? configure = null)
+    {
+        var settings = new Dictionary<string, string?>(Settings)
+        {
+            ["Runtime:SocketPath"] = Path.Combine(Path.GetTempPath(), $"wht-{Guid.NewGuid():N}"[..16] + ".sock"),
+        };
+        configure?.Invoke(settings);
+        var host = await StartHostAsync(settings);
+        _others.Add(host);
+        return host;
+    }
+
+    private async Task<IHost> StartHostAsync(Dictionary<string, string?> settings)
+    {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(Settings);
+        builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddWorker(builder.Configuration);
         _services?.Invoke(builder.Services);
         var host = builder.Build();
         try
         {
             await host.StartAsync();
+            return host;
         }
         catch
         {
             host.Dispose();
             throw;
         }
-
-        // Assigned only once started, so disposing after a failed start reports the real error.
-        Host = host;
-        // The consumer declares the topology on start; wait for the queue so publishes are not dropped.
-        await WaitForQueueAsync(JobsQueue);
-        await WaitForQueueAsync(Settings["RabbitMq:ResultsQueue"]!);
-        await BindResultsAsync();
     }
 
     public async Task StopWorkerAsync()
@@ -292,13 +310,20 @@ internal sealed class WorkerHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var other in _others)
+        {
+            await other.StopAsync();
+            other.Dispose();
+        }
+
         await StopWorkerAsync();
         if (_client is { } client)
         {
             try
             {
                 await using var channel = await client.CreateChannelAsync();
-                foreach (var queue in new[] { JobsQueue, DeadLetterQueue, Settings["RabbitMq:ResultsQueue"]! })
+                var delayQueues = Worker.Host.Publishing.DelayQueues.TierSeconds.Select(seconds => Worker.Host.Publishing.DelayQueues.Name(JobsQueue, seconds));
+                foreach (var queue in new[] { JobsQueue, DeadLetterQueue, Settings["RabbitMq:ResultsQueue"]! }.Concat(delayQueues))
                 {
                     await channel.QueueDeleteAsync(queue);
                 }
