@@ -65,13 +65,26 @@ public sealed class JobHandlerTests : IAsyncDisposable
 
     private static LimitsOptions CreateLimits()
     {
-        var limits = new LimitsOptions { TokensPerMinute = 100_000, DefaultOutputTokens = 100 };
+        var limits = new LimitsOptions { TokensPerMinute = 30_000, DefaultOutputTokens = 100 };
         limits.Tenants["metered"] = 1000;
         return limits;
     }
 
-    private Task<Disposition> Handle(string json, bool redelivered = false, DateTimeOffset? enqueuedAt = null) =>
-        _handler.HandleAsync(new JobDelivery(Encoding.UTF8.GetBytes(json), redelivered, _time.GetTimestamp(), enqueuedAt), CancellationToken.None);
+    private Task<Disposition> Handle(string json, bool redelivered = false, DateTimeOffset? enqueuedAt = null, int priorAttempts = 0) =>
+        _handler.HandleAsync(new JobDelivery(Encoding.UTF8.GetBytes(json), redelivered, _time.GetTimestamp(), enqueuedAt, priorAttempts), CancellationToken.None);
+
+    /// <summary>Handles a job while the fake clock moves on (admission waits on it), 100 ms per real millisecond.</summary>
+    private async Task<Disposition> HandleWhileTimePasses(string json, int priorAttempts = 0, int stepMs = 100)
+    {
+        var handling = Handle(json, priorAttempts: priorAttempts);
+        while (!handling.IsCompleted)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(stepMs));
+            await Task.Delay(1);
+        }
+
+        return await handling;
+    }
 
     [Fact]
     public async Task A_completion_is_answered_succeeded_with_its_content_and_usage()
@@ -114,9 +127,57 @@ public sealed class JobHandlerTests : IAsyncDisposable
     [Fact]
     public async Task Retryable_errors_are_retried_and_the_result_counts_the_attempts()
     {
-        _chat.Answer = n => n < 3 ? throw new ConnectorException(ErrorClass.RateLimited, "HTTP 429") { StatusCode = 429 } : Completion("ok");
+        _chat.Answer = n => n < 3 ? throw new ConnectorException(ErrorClass.Transient, "HTTP 502") { StatusCode = 502 } : Completion("ok");
         var result = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"j4","prompt":"p"}""")).Result;
         Assert.Equal((JobStatus.Succeeded, 3), (result.Status, result.Attempts));
+    }
+
+    [Fact]
+    public async Task A_429_never_fails_a_job_while_its_deadline_allows_and_attempts_stay_true()
+    {
+        // Ten 429s is more than the 3 retries any failure gets: rate limits are waited out, not counted as failures.
+        _chat.Answer = n => n <= 10 ? throw new ConnectorException(ErrorClass.RateLimited, "HTTP 429") { StatusCode = 429 } : Completion("ok");
+        var result = Assert.IsType<Disposition.Answer>(await HandleWhileTimePasses("""{"id":"j4b","prompt":"p"}""", priorAttempts: 2)).Result;
+        Assert.Equal((JobStatus.Succeeded, 13), (result.Status, result.Attempts));
+    }
+
+    [Fact]
+    public async Task A_long_rate_limit_wait_sends_the_job_to_a_delay_queue_with_its_attempts()
+    {
+        _chat.Answer = _ => throw new ConnectorException(ErrorClass.RateLimited, "HTTP 429") { StatusCode = 429, RetryAfter = TimeSpan.FromMinutes(2) };
+        var delay = Assert.IsType<Disposition.Delay>(await HandleWhileTimePasses("""{"id":"j4c","prompt":"p"}"""));
+        Assert.Equal((1, JobOutcome.Delayed), (delay.Attempts, delay.Outcome));
+        Assert.InRange(delay.For, TimeSpan.FromSeconds(100), TimeSpan.FromMinutes(2));
+        Assert.Contains("rate_limited", delay.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_tenant_over_its_budget_is_delayed_without_a_call()
+    {
+        _chat.Answer = _ => Completion("ok");
+        var answered = 0;
+        Disposition disposition;
+        while ((disposition = await HandleWhileTimePasses($$$"""{"id":"m{{{answered}}}","tenant":"metered","prompt":"p","params":{"max_tokens":100}}""", stepMs: 1)) is Disposition.Answer)
+        {
+            answered++;
+        }
+
+        // About 100 tokens a job against 1,000 a minute; the usage each answer reports (7) gives most of it back, so
+        // more than ten fit before the bucket runs dry.
+        var delay = Assert.IsType<Disposition.Delay>(disposition);
+        Assert.InRange(answered, 10, 200);
+        Assert.Equal(answered, _chat.Requests.Count);
+        Assert.StartsWith("tenant_budget", delay.Reason, StringComparison.Ordinal);
+        Assert.IsType<Disposition.Answer>(await Handle("""{"id":"free","tenant":"acme","prompt":"p"}"""));
+    }
+
+    [Fact]
+    public async Task A_job_larger_than_the_endpoints_token_limit_fails_without_a_call()
+    {
+        var result = Assert.IsType<Disposition.Answer>(await Handle("""{"id":"big","prompt":"p","params":{"max_tokens":31000}}""")).Result;
+        Assert.Equal(("InvalidRequest", 0), (result.Error!.Class, result.Attempts));
+        Assert.Contains("more than the endpoint allows per minute", result.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(_chat.Requests);
     }
 
     [Fact]
