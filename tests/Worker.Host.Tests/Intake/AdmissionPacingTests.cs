@@ -30,7 +30,12 @@ public sealed class AdmissionPacingTests
         // 300 k tokens per minute at 100 tokens a request: 50 requests/s, below the 100/s the request limit allows.
         var sim = new PacingSimulation
         {
-            Workers = workers, Concurrency = 32, RequestsPerMinute = 6000, TokensPerMinute = 300_000, EstimateFactor = estimateFactor, SendRetryAfter = false,
+            Workers = workers,
+            Concurrency = 32,
+            RequestsPerMinute = 6000,
+            TokensPerMinute = 300_000,
+            EstimateFactor = estimateFactor,
+            SendRetryAfter = false,
         };
         var duration = TimeSpan.FromSeconds(30);
         sim.Run(duration);
