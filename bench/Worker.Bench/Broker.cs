@@ -63,7 +63,8 @@ public sealed class BrokerClient : IAsyncDisposable
         try
         {
             await using var channel = await _connection.CreateChannelAsync();
-            foreach (var queue in new[] { topology.JobsQueue, topology.ResultsQueue, topology.DeadLetterQueue })
+            var delayQueues = Worker.Host.Publishing.DelayQueues.TierSeconds.Select(seconds => Worker.Host.Publishing.DelayQueues.Name(topology.JobsQueue, seconds));
+            foreach (var queue in new[] { topology.JobsQueue, topology.ResultsQueue, topology.DeadLetterQueue }.Concat(delayQueues))
             {
                 await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
             }

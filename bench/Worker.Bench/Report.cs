@@ -44,6 +44,7 @@ public sealed class BenchReport
     public List<ScalingRow>? Scaling { get; set; }
     public int ScalingLatencyMs { get; init; }
     public MemoryResult? Memory { get; set; }
+    public List<AdmissionRow>? Admission { get; set; }
     public List<MicroRow>? Micro { get; set; }
     public List<TargetCheck> Targets { get; } = [];
 
@@ -89,6 +90,15 @@ public sealed class BenchReport
             Targets.Add(new TargetCheck($"3. latency-bound efficiency, L = {ScalingLatencyMs} ms, C ≤ 256", "≥ 0.95 at every C",
                 string.Join(", ", Scaling.Select(r => $"C={r.Concurrency}: {r.Efficiency.Median:0.000}")),
                 Scaling.All(r => r.Efficiency.Median >= 0.95), $"worst C={worst.Concurrency}: {worst.JobsPerSecond.Median:0.0} of {worst.IdealJobsPerSecond:0.0} jobs/s"));
+        }
+
+        if (Admission is { Count: > 0 })
+        {
+            Targets.Add(new TargetCheck("5. admission: throughput / what the binding limit allows", "≥ 0.85 (1 and 3 workers)",
+                string.Join(", ", Admission.Select(r => $"{r.Workers} worker(s): {r.Efficiency:0.00}")), Admission.All(r => r.Efficiency >= 0.85), "RPM 6000, TPM 540 k, 1 s burst"));
+            Targets.Add(new TargetCheck("5. admission: 429s / all requests", "≤ 10 %, 0 failed",
+                string.Join(", ", Admission.Select(r => $"{r.Workers} worker(s): {r.RateLimitedShare:P1}, {r.Failed} failed")),
+                Admission.All(r => r.RateLimitedShare <= 0.10 && r.Failed == 0), "retry-after sent on half of the 429s"));
         }
 
         if (Memory is { Checkpoints.Count: >= 2 } memory)
@@ -199,9 +209,25 @@ public sealed class BenchReport
             md.AppendLine();
         }
 
+        if (Admission is { Count: > 0 })
+        {
+            md.AppendLine("## 5. Admission (workers with C = 32 each sharing one key; simulator RPM 6000 + TPM 540 k per key, 1 s burst, retry-after on half the 429s, 50 ms latency)");
+            md.AppendLine();
+            md.AppendLine("Baseline: the limit itself — one burst at once, then the refill rate, for the tokens the simulator charged. One run, side by side.");
+            md.AppendLine();
+            md.AppendLine("| workers | jobs | seconds (first → last answer) | the limit allows (s) | efficiency | 429s | 429 share | failed |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|");
+            foreach (var r in Admission)
+            {
+                md.AppendLine(c, $"| {r.Workers} | {r.Jobs} | {r.Seconds:0.0} | {r.IdealSeconds:0.0} | {r.Efficiency:0.000} | {r.RateLimited} | {r.RateLimitedShare:P1} | {r.Failed} |");
+            }
+
+            md.AppendLine();
+        }
+
         if (Micro is { Count: > 0 })
         {
-            md.AppendLine(c, $"## 5. Micro (BenchmarkDotNet {(Mode.StartsWith("quick", StringComparison.Ordinal) ? "dry run: allocations exact, times indicative" : "ShortRun")}, in-process, MemoryDiagnoser)");
+            md.AppendLine(c, $"## 6. Micro (BenchmarkDotNet {(Mode.StartsWith("quick", StringComparison.Ordinal) ? "dry run: allocations exact, times indicative" : "ShortRun")}, in-process, MemoryDiagnoser)");
             md.AppendLine();
             md.AppendLine("| Benchmark | Params | Mean | Allocated/op |");
             md.AppendLine("|---|---|---|---|");

@@ -26,7 +26,7 @@ public sealed class Stack
         Path.Combine(_settings.WorkDir, $"{Interlocked.Increment(ref _logCounter):00}-{name}.log");
 
     /// <summary>The simulator executable with a latency model (0 = no timers at all).</summary>
-    public async Task<(ChildProcess Process, Uri BaseAddress)> StartSimulatorAsync(string name, int timeToFirstTokenMs, int timePerTokenMs = 0)
+    public async Task<(ChildProcess Process, Uri BaseAddress)> StartSimulatorAsync(string name, int timeToFirstTokenMs, int timePerTokenMs = 0, IEnumerable<string>? options = null)
     {
         var port = FreePort();
         var process = ChildProcess.Start(name, _settings.SimulatorDll,
@@ -34,6 +34,7 @@ public sealed class Stack
                 "--urls", $"http://127.0.0.1:{port}",
                 $"--Simulator:Latency:TimeToFirstTokenMs={timeToFirstTokenMs}",
                 $"--Simulator:Latency:TimePerTokenMs={timePerTokenMs}",
+                .. options ?? [],
             ],
             new Dictionary<string, string?> { ["Logging__LogLevel__Default"] = "Warning" },
             LogPath(name));
