@@ -179,6 +179,8 @@ public sealed partial class JobProcessor
     /// <summary>One job's run through the pipeline: each attempt waits for admission, then calls, then reports how it went.</summary>
     private sealed class RunState(JobProcessor owner, ChatCompletionRequest request, AdmissionTicket ticket)
     {
+        private static readonly TimeSpan MinUsefulTime = TimeSpan.FromMilliseconds(50);
+
         public int Attempts { get; private set; }
 
         public int RateLimited { get; private set; }
@@ -191,8 +193,15 @@ public sealed partial class JobProcessor
             var lease = await owner._admission.AcquireAsync(ticket, cancellationToken);
             _waited += lease.Waited;
             _waitReason = lease.Reason ?? _waitReason;
-            Attempts++;
             var left = ticket.Deadline - owner._time.GetUtcNow();
+            if (left < MinUsefulTime)
+            {
+                // Admitted just as the deadline passes: a call now could not finish, so it is not made.
+                lease.Complete(new CallReport(null, false, false, null, null, Sent: false));
+                throw new AdmissionDeferredException(TimeSpan.Zero, _waitReason ?? "deadline", pastDeadline: true);
+            }
+
+            Attempts++;
             var timeout = left < owner._resilience.AttemptTimeout ? left : owner._resilience.AttemptTimeout;
             var started = owner._time.GetTimestamp();
             try
