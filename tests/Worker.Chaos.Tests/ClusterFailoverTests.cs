@@ -18,14 +18,25 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         await using var cluster = await RabbitMqClusterFixture.StartAsync(output.WriteLine);
         var options = new ClusterRunOptions
         {
-            Jobs = 900,
+            Jobs = 750,
             Concurrency = 4,
             Outage = TimeSpan.FromSeconds(10),
             Pause = true,
             Log = output.WriteLine,
         };
 
-        var report = await ClusterRun.RunAsync(cluster, options);
+        var workDirectory = Path.Combine(Path.GetTempPath(), $"worker-cluster-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
+        ClusterReport report;
+        try
+        {
+            report = await ClusterRun.RunAsync(cluster, options with { WorkDirectory = workDirectory });
+        }
+        finally
+        {
+            // Next to the workers' logs: what the nodes saw (partitions, leader elections) explains a stall.
+            await cluster.SaveLogsAsync(workDirectory);
+            output.WriteLine($"logs of the workers and the nodes: {workDirectory}");
+        }
 
         output.WriteLine(report.ToText());
         Assert.True(report.Passed, "cluster run violations:\n" + report.ToText());
