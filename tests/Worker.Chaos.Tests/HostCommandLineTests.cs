@@ -53,6 +53,31 @@ public sealed class HostCommandLineTests(RabbitMqBrokerFixture broker)
         Assert.Contains("Worker:Concurrency", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("nonsense", "Worker:HealthUrl: 'nonsense' must be http://host:port")]
+    [InlineData("ftp://x", "Worker:HealthUrl: 'ftp://x' must be http://host:port")]
+    [InlineData("in use", "Worker:HealthUrl: cannot listen on http://127.0.0.1:")]
+    public async Task A_bad_health_url_exits_78_naming_the_key_in_one_line_before_connecting(string value, string expected)
+    {
+        // A listener where the broker would be: a configuration error must stop the worker before it connects.
+        using var fakeBroker = new TcpListener(IPAddress.Loopback, 0);
+        fakeBroker.Start();
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var url = value == "in use" ? $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}" : value;
+
+        var run = await RunAsync(
+            ["run", $"--Worker:HealthUrl={url}", "--Runtime:SocketPath=" + Path.Combine(Path.GetTempPath(), $"health-{Guid.NewGuid():N}"[..15] + ".sock")],
+            ("RabbitMq__Uri", $"amqp://guest:guest@127.0.0.1:{((IPEndPoint)fakeBroker.LocalEndpoint).Port}/"));
+
+        Assert.Equal(ExitCodes.Configuration, run.ExitCode);
+        var line = Assert.Single(run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        Assert.StartsWith("Configuration error: " + expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Output + run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Application started", run.Output, StringComparison.Ordinal);
+        Assert.False(fakeBroker.Pending(), "the worker connected to the broker address");
+    }
+
     [Fact]
     public async Task A_consumer_that_cannot_start_ends_the_process_with_a_non_zero_exit()
     {

@@ -20,6 +20,33 @@ namespace Worker.Testing;
 public sealed class RabbitMqClusterFixture : IAsyncDisposable
 {
     public const int NodeCount = 3;
+
+    /// <summary>
+    /// Erlang's <c>net_ticktime</c> of every node (default 60). A frozen node (<c>docker pause</c>: its connections stay
+    /// open and silent) is declared down by its peers after 3/4 to 5/4 of it; until then quorum queues led from it
+    /// elect no new leader and metadata updates wait on it, so every worker stalls, whichever node it uses (measured
+    /// with the default: 22–35 s for a 15–20 s pause). 5 s bounds that at 3.75–6.25 s.
+    /// </summary>
+    public const int NetTickTimeSeconds = 5;
+
+    /// <summary>
+    /// <c>pause_minority</c>: with a tick time shorter than a pause, the frozen node is a real partition when it wakes;
+    /// the minority side stops its listeners until it sees the majority again and then rejoins (with the default,
+    /// <c>ignore</c>, the cluster would stay split).
+    /// </summary>
+    public const string PartitionHandling = "pause_minority";
+
+    /// <summary>
+    /// Erlang's <c>net_setuptime</c> (default 7 s): how long a node may wait on each step of connecting to a peer.
+    /// Once a frozen node is declared down, the next message to one of its processes (a channel asking the quorum
+    /// queue leader it still knows of, to recover a worker's consumer) makes the sender reconnect; the frozen node's
+    /// kernel accepts the TCP connection and the handshake then hangs for this long (seen: a consumer recovery blocked
+    /// 8 s). 2 s bounds that.
+    /// </summary>
+    public const int NetSetupTimeSeconds = 2;
+
+    private static readonly string ErlangArguments =
+        $"-kernel net_ticktime {NetTickTimeSeconds} -kernel net_setuptime {NetSetupTimeSeconds} -rabbit cluster_partition_handling {PartitionHandling}";
     private static readonly TimeSpan NodeReadyTimeout = TimeSpan.FromSeconds(120);
     private readonly string _runId = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
     private readonly List<ClusterNode> _nodes = [];
@@ -79,6 +106,13 @@ public sealed class RabbitMqClusterFixture : IAsyncDisposable
 
                 // The image's RabbitMQ (3.10) still reads the cookie from the environment (with a deprecation warning).
                 .WithEnvironment("RABBITMQ_ERLANG_COOKIE", cookie)
+
+                // The cluster settings docs/deployment.md recommends for failover within 10 s (same for the CLI tools,
+                // whose distribution connection must tick at the same rate), as command-line app settings so they
+                // work with both the local image and the official one (rabbitmq.conf: net_ticktime,
+                // cluster_partition_handling).
+                .WithEnvironment("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", ErlangArguments)
+                .WithEnvironment("RABBITMQ_CTL_ERL_ARGS", $"-kernel net_ticktime {NetTickTimeSeconds} -kernel net_setuptime {NetSetupTimeSeconds}")
                 .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Server startup complete"))
                 .Build();
             _nodes.Add(new ClusterNode(i, $"rabbit@{name}", name, port, container));
@@ -133,6 +167,17 @@ public sealed class RabbitMqClusterFixture : IAsyncDisposable
         }
 
         throw new InvalidOperationException($"no running node knows the leader of {queue}");
+    }
+
+    /// <summary>Writes each node's log (stdout and stderr since it was created) to <c>rmqN.log</c> in <paramref name="directory"/>.</summary>
+    public async Task SaveLogsAsync(string directory, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var node in _nodes)
+        {
+            var (stdout, stderr) = await node.Container.GetLogsAsync(timestampsEnabled: false, ct: cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(directory, $"rmq{node.Index}.log"), stdout + stderr, cancellationToken);
+        }
     }
 
     /// <summary>The node listening on host port <paramref name="port"/>.</summary>

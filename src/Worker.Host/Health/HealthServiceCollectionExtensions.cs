@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
 using Worker.Host.Configuration;
+using Worker.Host.Telemetry;
 using Worker.Runtime.Hosting;
 
 namespace Worker.Host.Health;
@@ -12,12 +13,13 @@ public static class WorkerHealthServiceCollectionExtensions
     public const string HealthUrlKey = $"{WorkerOptions.SectionName}:{nameof(WorkerOptions.HealthUrl)}";
 
     /// <summary>
-    /// Always: the queue sampler (its gauges also go to OTLP). When <c>Worker:HealthUrl</c> is set: <c>/healthz</c>
+    /// Always: the queue sampler and the held-job age gauge (their gauges also go to OTLP). When <c>Worker:HealthUrl</c> is set: <c>/healthz</c>
     /// (loops running) and <c>/readyz</c> (broker connected and consuming, intake not paused, runtime answering).
     /// </summary>
     public static IServiceCollection AddWorkerHealth(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSingleton<JobAgeTelemetry>();
         services.AddSingleton<QueueSampler>();
         services.AddHostedService(sp => sp.GetRequiredService<QueueSampler>());
         if (HealthEndpointAddress.Parse(HealthUrlKey, configuration[HealthUrlKey]) is not { } address)
@@ -25,6 +27,8 @@ public static class WorkerHealthServiceCollectionExtensions
             return services;
         }
 
+        // Before the Prometheus exporter (same port) or anything else is built: a port in use is a configuration error.
+        HealthEndpointPortCheck.EnsureAvailable(address);
         services.AddHealthChecks()
             .AddCheck<LoopsHealthCheck>("loops", tags: [HealthTags.Live])
             .AddCheck<BrokerHealthCheck>("broker", tags: [HealthTags.Ready])

@@ -14,8 +14,10 @@ namespace Worker.Host.Health;
 /// <summary>
 /// Samples the jobs queue's depth every 5 s with a passive declare (its declare-ok carries the ready-message and
 /// consumer counts; it never creates or changes the queue) for the <c>worker.queue.messages</c> gauge, and exposes
-/// <c>worker.intake.paused</c>. The age of the oldest job is not sampled: AMQP gives it only by fetching the message,
-/// which would mark it redelivered; the management API has it, but the worker does not talk to that API.
+/// <c>worker.intake.paused</c>. The age of the oldest job waiting in the queue is not sampled: AMQP gives it only by
+/// fetching the message, which would mark it redelivered; the management API has it, but the worker does not talk to
+/// that API. The age of the oldest job the worker holds is <see cref="JobAgeTelemetry"/>'s gauge (created here, so it
+/// is exported from the start).
 /// </summary>
 public sealed partial class QueueSampler : BackgroundService
 {
@@ -29,12 +31,13 @@ public sealed partial class QueueSampler : BackgroundService
     private IChannel? _channel;
 
     public QueueSampler(
-        RabbitMqConnectionProvider connections, BrokerTelemetry telemetry, IntakeController intake, IMeterFactory meterFactory,
+        RabbitMqConnectionProvider connections, BrokerTelemetry telemetry, IntakeController intake, JobAgeTelemetry jobAge, IMeterFactory meterFactory,
         IOptions<RabbitMqOptions> options, TimeProvider time, ILogger<QueueSampler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(meterFactory);
         ArgumentNullException.ThrowIfNull(intake);
+        ArgumentNullException.ThrowIfNull(jobAge);
         (_connections, _telemetry, _options, _time, _logger) = (connections, telemetry, options.Value, time, logger);
         meterFactory.Create(WorkerTelemetry.SourceName)
             .CreateObservableGauge("worker.intake.paused", () => intake.IsPaused ? 1 : 0, "1", "1 while intake is paused for an outage.");

@@ -26,6 +26,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly ClusterEndpointResolver _resolver;
     private IConnection? _connection;
+    private CancellationTokenSource _lost = new();
 
     public RabbitMqConnectionProvider(
         IOptions<RabbitMqOptions> options, ResiliencePipelineProvider<string> pipelines, BrokerTelemetry telemetry, ILogger<RabbitMqConnectionProvider> logger)
@@ -41,6 +42,15 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     /// <summary>True while the connection is open (false before the first connect and while it recovers).</summary>
     public bool IsConnected => _connection is { IsOpen: true } && _telemetry.IsConnected;
+
+    /// <summary>
+    /// Cancelled when the connection is lost (not when the application closes it), and replaced by a fresh token once
+    /// it has recovered. For work that waits on the broker over this connection and would otherwise wait out its own
+    /// timeout: a confirm awaited on a lost connection never arrives (RabbitMQ.Client does not always fail it when the
+    /// loss is a missed heartbeat; seen: in-flight publishes held 10 s, up to the publish timeout, after the worker had
+    /// logged the loss, and the recovery finished only then).
+    /// </summary>
+    public CancellationToken ConnectionLost => Volatile.Read(ref _lost).Token;
 
     /// <summary>True while the broker blocks publishing (a memory or disk alarm).</summary>
     public bool IsBlocked => _telemetry.IsBlocked;
@@ -158,20 +168,27 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     private static string Node(IConnection connection) => $"{connection.Endpoint.HostName}:{connection.Endpoint.Port}";
 
-    private Task OnShutdownAsync(object sender, ShutdownEventArgs args)
+    private async Task OnShutdownAsync(object sender, ShutdownEventArgs args)
     {
-        if (args.Initiator != ShutdownInitiator.Application)
+        // IsOpen: the connection recovery already replaced is still heard from when its node wakes up and closes it
+        // (a paused node that rejoins): that is not a loss of the connection in use, which stays open.
+        if (args.Initiator != ShutdownInitiator.Application && sender is IConnection { IsOpen: false } connection)
         {
-            _resolver.Demote(((IConnection)sender).Endpoint);
+            _resolver.Demote(connection.Endpoint);
             _telemetry.Lost();
-            LogLost(_logger, Node((IConnection)sender), args.ReplyCode, args.ReplyText);
+            LogLost(_logger, Node(connection), args.ReplyCode, args.ReplyText);
+            await Volatile.Read(ref _lost).CancelAsync();
         }
-
-        return Task.CompletedTask;
     }
 
     private Task OnRecoveredAsync(object sender, AsyncEventArgs args)
     {
+        // The old source is not disposed: work that failed on its token may still be unwinding with it.
+        if (Volatile.Read(ref _lost).IsCancellationRequested)
+        {
+            Volatile.Write(ref _lost, new CancellationTokenSource());
+        }
+
         _telemetry.Recovered();
         LogRecovered(_logger, Node((IConnection)sender));
         return Task.CompletedTask;
@@ -214,6 +231,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         }
 
         _lock.Dispose();
+        _lost.Dispose();
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker} (node {Node})")]

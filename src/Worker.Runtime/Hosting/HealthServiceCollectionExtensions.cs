@@ -24,6 +24,7 @@ public static class HealthServiceCollectionExtensions
             return services;
         }
 
+        HealthEndpointPortCheck.EnsureAvailable(address);
         services.AddOptions<RuntimeClientOptions>().Bind(configuration.GetSection(RuntimeClientOptions.SectionName));
         services.AddSingleton(sp => new HealthRuntimeProbe(
             new RuntimeClient(new RuntimeClientOptions

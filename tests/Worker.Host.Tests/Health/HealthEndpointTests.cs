@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Worker.Host.Telemetry;
 using Worker.Host.Tests.Integration;
 using Worker.Runtime.Configuration;
 using Worker.Runtime.Server;
@@ -53,6 +54,24 @@ public sealed partial class HealthEndpointTests(RabbitMqBrokerFixture broker) : 
         Assert.Equal(0, Sample(metrics!, "worker_intake_paused"));
         Assert.Equal(0, Sample(metrics!, "worker_jobs_in_flight"));
         Assert.InRange(Sample(metrics!, "worker_queue_messages")!.Value, 0, 3);
+
+        // Nothing held, no oldest-job age; a held job enqueued 90 s ago (AMQP timestamp) shows as ~90 s until settled.
+        Assert.Null(Sample(metrics!, "worker_jobs_oldest_age_seconds"));
+        var age = harness.Service<JobAgeTelemetry>();
+        using (age.Hold(DateTimeOffset.UtcNow.AddSeconds(-90)))
+        using (age.Hold(DateTimeOffset.UtcNow.AddSeconds(-10)))
+        using (age.Hold(null))
+        {
+            double? oldest = null;
+            Assert.True(
+                await Eventually.TrueAsync(async () => (oldest = Sample((await GetAsync("/metrics")).Body, "worker_jobs_oldest_age_seconds")) is not null, Wait),
+                "the oldest held job's age should be exported");
+            Assert.InRange(oldest!.Value, 89, 90 + Wait.TotalSeconds);
+        }
+
+        Assert.True(
+            await Eventually.TrueAsync(async () => Sample((await GetAsync("/metrics")).Body, "worker_jobs_oldest_age_seconds") is null, Wait),
+            "no age once nothing is held");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Worker.Runtime.Hosting;
+using Worker.Testing;
 
 namespace Worker.Host.Tests.Health;
 
@@ -21,6 +22,22 @@ public sealed class HealthUrlTests
     {
         Assert.Null(HealthEndpointAddress.Parse("Worker:HealthUrl", null));
         Assert.Null(HealthEndpointAddress.Parse("Worker:HealthUrl", " "));
+    }
+
+    [Fact]
+    public void A_port_in_use_fails_naming_the_key_and_a_free_one_passes()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var error = Assert.Throws<OptionsValidationException>(
+            () => HealthEndpointPortCheck.EnsureAvailable(HealthEndpointAddress.Parse("Worker:HealthUrl", $"http://127.0.0.1:{port}")!));
+        Assert.StartsWith($"Worker:HealthUrl: cannot listen on http://127.0.0.1:{port}: ", Assert.Single(error.Failures), StringComparison.Ordinal);
+
+        var free = HealthEndpointAddress.Parse("Worker:HealthUrl", $"http://127.0.0.1:{FreeTcpPort.Pick()}")!;
+        HealthEndpointPortCheck.EnsureAvailable(free);
+        HealthEndpointPortCheck.EnsureAvailable(free); // the probe released the port again
     }
 
     [Theory]
