@@ -22,8 +22,8 @@ public sealed record ClusterRunOptions
     public int Concurrency { get; init; } = 4;
 
     /// <summary>
-    /// Whether to freeze a node (a partition without a close) as the third fault. The CI-sized test leaves it out:
-    /// after a pause a worker's recovery has been seen to take 22–35 s (open problem, docs/reliability.md).
+    /// Whether to freeze a node (a partition without a close) as the third fault. Both the CI-sized test and the full
+    /// run do; the cluster needs a short net_ticktime for it (docs/deployment.md, "RabbitMQ cluster").
     /// </summary>
     public bool Pause { get; init; } = true;
 

@@ -29,6 +29,7 @@ public sealed partial class RabbitMqJobSource : BackgroundService
     private readonly IntakeController _intake;
     private readonly Settlement _settlement;
     private readonly WorkerTelemetry _telemetry;
+    private readonly JobAgeTelemetry _jobAge;
     private readonly ResiliencePipeline _broker;
     private readonly WorkerOptions _worker;
     private readonly RabbitMqOptions _rabbit;
@@ -45,13 +46,13 @@ public sealed partial class RabbitMqJobSource : BackgroundService
 
     public RabbitMqJobSource(
         RabbitMqConnectionProvider connections, TopologyDeclarer topology, JobHandler handler, IntakeController intake, ResultPublisher publisher,
-        WorkerTelemetry telemetry, ResiliencePipelineProvider<string> pipelines, IOptions<WorkerOptions> worker, IOptions<RabbitMqOptions> rabbit,
+        WorkerTelemetry telemetry, JobAgeTelemetry jobAge, ResiliencePipelineProvider<string> pipelines, IOptions<WorkerOptions> worker, IOptions<RabbitMqOptions> rabbit,
         ILogger<RabbitMqJobSource> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(rabbit);
-        (_connections, _topology, _handler, _intake, _telemetry, _logger) = (connections, topology, handler, intake, telemetry, logger);
+        (_connections, _topology, _handler, _intake, _telemetry, _jobAge, _logger) = (connections, topology, handler, intake, telemetry, jobAge, logger);
         _settlement = new Settlement(publisher, logger);
         _broker = pipelines.GetPipeline(PipelineNames.Broker);
         _worker = worker.Value;
@@ -138,6 +139,7 @@ public sealed partial class RabbitMqJobSource : BackgroundService
 
         Interlocked.Increment(ref _inFlight);
         _telemetry.JobStarted();
+        using var held = _jobAge.Hold(Settlement.EnqueuedAt(delivery.BasicProperties));
         var started = _time.GetTimestamp();
         var outcome = JobOutcome.Requeued;
         var attempts = 0;

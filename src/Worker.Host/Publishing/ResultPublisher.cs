@@ -178,13 +178,16 @@ public sealed class ResultPublisher : IAsyncDisposable
             static async (s, token) =>
             {
                 var (channel, closed) = await s.Publisher.GetChannelAsync(token);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, closed);
+                // The connection's loss fails the confirm at once too: a channel's own close can come only when recovery
+                // gives it up, and a publish must not wait out its timeout on a dead socket.
+                var lost = s.Publisher._connections.ConnectionLost;
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, closed, lost);
                 timeout.CancelAfter(s.Publisher._options.PublishTimeout);
                 try
                 {
                     await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, s.Mandatory, s.Properties, s.Body, timeout.Token);
                 }
-                catch (OperationCanceledException) when (closed.IsCancellationRequested && !token.IsCancellationRequested)
+                catch (OperationCanceledException) when ((closed.IsCancellationRequested || lost.IsCancellationRequested) && !token.IsCancellationRequested)
                 {
                     // Not a timeout: the channel went away under the publish. A broker failure, so the publish
                     // pipeline may retry it on a new channel, and otherwise the job is requeued.
