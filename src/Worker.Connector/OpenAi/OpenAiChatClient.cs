@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Worker.Connector.Client;
 using Worker.Connector.Http;
+using Worker.Connector.Protocol;
 using Worker.Connector.Security;
 
 namespace Worker.Connector.OpenAi;
@@ -44,6 +46,11 @@ public sealed class OpenAiChatClient : IChatCompletionClient
         ArgumentNullException.ThrowIfNull(request);
         try
         {
+            if (request.Stream)
+            {
+                return await CompleteStreamedAsync(request, cancellationToken);
+            }
+
             var response = await CompleteRawAsync(request, cancellationToken);
             response.EnsureSuccess(_url);
             var completion = ChatCompletionParser.Parse(response.BodyUtf8);
@@ -66,10 +73,42 @@ public sealed class OpenAiChatClient : IChatCompletionClient
         }
     }
 
+    /// <summary>
+    /// A stream request, read as it arrives: the SSE body is parsed chunk by chunk and only the answer is kept, so
+    /// memory follows the answer, not the event stream. An error status, or a JSON body where a stream was asked for,
+    /// is read whole (it is small) and handled as before.
+    /// </summary>
+    private async Task<ChatCompletion> CompleteStreamedAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var response = await _runtime.StreamHttpAsync(BuildHttpRequest(request), cancellationToken);
+        if (!response.Is2xx || !response.IsEventStream)
+        {
+            var whole = await response.ReadWholeAsync(FrameCodec.MaxPayloadLength, cancellationToken);
+            whole.EnsureSuccess(_url);
+            var parsed = ChatCompletionParser.Parse(whole.BodyUtf8);
+            return parsed with
+            {
+                RequestId = whole.GetHeader("x-request-id"),
+                JsonBody = parsed.Streamed ? ReadOnlyMemory<byte>.Empty : whole.BodyUtf8,
+            };
+        }
+
+        // The blank line after a normal end delivers a last event that lacks its own, as the whole-body parse does.
+        await using var body = response.AsStream(endWithBlankLine: true);
+        var completion = await ChatCompletionParser.ParseStreamAsync(body, request.Observer, started, cancellationToken);
+        return completion with { RequestId = response.GetHeader("x-request-id") };
+    }
+
     /// <summary>Sends the request and returns the HTTP answer as it came (any status), for callers that inspect it.</summary>
     public Task<HttpResponse> CompleteRawAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return _runtime.SendHttpAsync(BuildHttpRequest(request), cancellationToken);
+    }
+
+    private HttpRequest BuildHttpRequest(ChatCompletionRequest request)
+    {
         var model = request.Model ?? _options.Model;
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
         if (request.Stream)
@@ -90,7 +129,7 @@ public sealed class OpenAiChatClient : IChatCompletionClient
             headers["Authorization"] = "Bearer " + _apiKey;
         }
 
-        var http = new HttpRequest
+        return new HttpRequest
         {
             Method = "POST",
             Url = _url,
@@ -100,8 +139,6 @@ public sealed class OpenAiChatClient : IChatCompletionClient
             TenantId = request.TenantId,
             WorkspaceId = request.WorkspaceId,
         };
-
-        return _runtime.SendHttpAsync(http, cancellationToken);
     }
 
     /// <summary>

@@ -102,7 +102,7 @@ public readonly struct Frame : IDisposable
 
     public MessageType Type => (MessageType)TypeByte;
 
-    public bool IsKnownType => TypeByte <= (byte)MessageType.CancelRequest;
+    public bool IsKnownType => TypeByte <= (byte)MessageType.StreamEnd;
 
     public int Length { get; }
 
