@@ -144,6 +144,38 @@ public sealed class StreamingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streams_at_the_connection_cap_still_get_their_grants_and_cancels()
+    {
+        await using var server = await TestRuntime.StartAsync(o =>
+        {
+            o.MaxInFlight = 16;
+            o.MaxInFlightPerConnection = 2;
+        });
+        await using var client = TestRuntime.Client(server);
+        await using var first = await client.StreamHttpAsync(HttpRequest.Get(_upstream.Url("/endless")), window: StreamProtocol.MinWindow);
+        var second = await client.StreamHttpAsync(HttpRequest.Get(_upstream.Url("/endless")), window: StreamProtocol.MinWindow);
+
+        // A third request finds no slot: the runtime reads no further requests, yet grants and cancels still get through.
+        var third = client.SendHttpAsync(HttpRequest.Get(_upstream.Url("/words/2/1")));
+        await TestRuntime.EventuallyAsync(() => server.ActiveRequests == 2 && second.BufferedBytes == StreamProtocol.MinWindow, Patience, "both slots taken");
+        var read = 0L;
+        await foreach (var chunk in first.ReadChunksAsync().WithCancellation(new CancellationTokenSource(Patience).Token))
+        {
+            read += chunk.Length;
+            if (read > 10 * StreamProtocol.MinWindow)
+            {
+                break;
+            }
+        }
+
+        Assert.False(third.IsCompleted);
+        await second.DisposeAsync();
+        var answer = await third.WaitAsync(Patience);
+        Assert.Equal(200, answer.StatusCode);
+        Assert.Equal(1, server.Streams.Cancelled);
+    }
+
+    [Fact]
     public async Task Cancelling_the_caller_aborts_the_upstream_promptly()
     {
         using var cancel = new CancellationTokenSource();

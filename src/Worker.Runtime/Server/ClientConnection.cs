@@ -46,6 +46,13 @@ internal sealed class ClientConnection : IStreamFrameWriter
     private readonly ConcurrentDictionary<ulong, RunningRequest> _running = new();
     private Task _run = Task.CompletedTask;
     private int _pending;
+
+    // While a request waits for room the loop keeps reading control frames (see WaitForRoomReadingControlAsync):
+    // a read begun then, a request frame read then (held until there is room), and whether the peer ended its side.
+    private Task<Frame?>? _readAhead;
+    private Frame? _held;
+    private bool _peerEnded;
+    private int _admitting;
     private long _unsentBytes;
     private string? _closeReason;
     private volatile bool _readEnded;
@@ -60,7 +67,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
         _closed = closed;
         _slots = new SemaphoreSlim(_limits.MaxInFlight, _limits.MaxInFlight);
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = new ConnectionFrameReader(_stream, _limits.IdleTimeout, _limits.FrameTimeout, () => Volatile.Read(ref _pending) > 0);
+        _reader = new ConnectionFrameReader(_stream, _limits.IdleTimeout, _limits.FrameTimeout, () => Volatile.Read(ref _pending) > 0 || Volatile.Read(ref _admitting) != 0);
         _writer = new FrameWriter(_stream);
     }
 
@@ -103,7 +110,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
                 await WriteFrameAsync(MessageType.CreditUpdate, credits, IpcSerializer.Write);
             }
 
-            while (await _reader.ReadAsync(_closing.Token) is { } frame)
+            while (await ReadNextAsync() is { } frame)
             {
                 await HandleAsync(frame);
             }
@@ -160,6 +167,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
         }
         finally
         {
+            await DropReadAheadAsync();
             await _reader.CompleteAsync();
         }
 
@@ -188,6 +196,52 @@ internal sealed class ClientConnection : IStreamFrameWriter
         _closing.Dispose();
         _closed(this);
     }
+
+    /// <summary>The next frame: one held while waiting for room, the read begun then, or a new read; null once the peer ended its side.</summary>
+    private async ValueTask<Frame?> ReadNextAsync()
+    {
+        if (_held is { } held)
+        {
+            _held = null;
+            return held;
+        }
+
+        if (_peerEnded)
+        {
+            return null;
+        }
+
+        if (_readAhead is { } readAhead)
+        {
+            _readAhead = null;
+            return await readAhead;
+        }
+
+        return await _reader.ReadAsync(_closing.Token);
+    }
+
+    /// <summary>A read still running when the loop ends (it is cancelled with the connection) must end before the reader completes.</summary>
+    private async Task DropReadAheadAsync()
+    {
+        _held?.Dispose();
+        _held = null;
+        if (_readAhead is not { } readAhead)
+        {
+            return;
+        }
+
+        _readAhead = null;
+        try
+        {
+            (await readAhead)?.Dispose();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ProtocolException or ConnectionTimeoutException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The connection is closing anyway.
+        }
+    }
+
+    private static bool IsControl(Frame frame) => frame.TypeByte is (byte)MessageType.HealthCheck or (byte)MessageType.StreamWindow or (byte)MessageType.CancelRequest;
 
     /// <summary>Handles one frame; returns once the loop may read the next one (for a request: once it holds a credit).</summary>
     private async Task HandleAsync(Frame frame)
@@ -246,7 +300,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
             return;
         }
 
-        if (!TryAdmitNow() && !await WaitForRoomAsync(request, started))
+        if (!TryAdmitNow() && !await WaitForRoomReadingControlAsync(request, started))
         {
             return;
         }
@@ -273,7 +327,74 @@ internal sealed class ClientConnection : IStreamFrameWriter
     }
 
     /// <summary>
-    /// Waits for room without reading further frames (the backpressure): until the client has read enough of its
+    /// Waits for room (<see cref="WaitForRoomAsync"/>) while still reading the connection's control frames: window
+    /// grants, cancels and health checks are handled at once, since the requests holding the slots may need them to
+    /// finish (a stream waiting for window, a cancel freeing a slot). The first further request frame is held and stops
+    /// the reading until there is room: that is the backpressure, now one request later.
+    /// </summary>
+    private async Task<bool> WaitForRoomReadingControlAsync(ExecuteRequestMessage request, long started)
+    {
+        var room = WaitForRoomAsync(request, started);
+        Volatile.Write(ref _admitting, 1);
+        try
+        {
+            while (!room.IsCompleted && _held is null && !_peerEnded)
+            {
+                _readAhead ??= _reader.ReadAsync(_closing.Token).AsTask();
+                if (await Task.WhenAny(room, _readAhead) == room)
+                {
+                    break;
+                }
+
+                var read = _readAhead;
+                _readAhead = null;
+                if (await read is not { } frame)
+                {
+                    // Half-close: this request is still answered, then the loop ends.
+                    _peerEnded = true;
+                }
+                else if (IsControl(frame))
+                {
+                    await HandleAsync(frame);
+                }
+                else
+                {
+                    _held = frame;
+                }
+            }
+
+            return await room;
+        }
+        catch
+        {
+            _ = ReleaseIfAdmittedAsync(room);
+            throw;
+        }
+        finally
+        {
+            Volatile.Write(ref _admitting, 0);
+        }
+    }
+
+    /// <summary>Room found for a request that will not start (the connection failed meanwhile): give it back.</summary>
+    private async Task ReleaseIfAdmittedAsync(Task<bool> room)
+    {
+        try
+        {
+            if (await room)
+            {
+                _services.Credits.Release();
+                _slots.Release();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException or SocketException)
+        {
+            // Not admitted, or the connection is gone with its slots.
+        }
+    }
+
+    /// <summary>
+    /// Waits for room (reading no further requests meanwhile: the backpressure): until the client has read enough of its
     /// answers, this connection has a free slot of its share, and the runtime a free credit. Meanwhile the peer is
     /// watched, so a client that closes stops holding anything at once. Gives up, answering the request, when its
     /// deadline (capped at <c>Runtime:UpstreamTimeout</c>) passes or the runtime starts to stop.
