@@ -268,6 +268,20 @@ public sealed class StreamingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Runtime_MaxResponseBytes_caps_a_streamed_body_too()
+    {
+        await using var server = await TestRuntime.StartAsync(o => o.MaxResponseBytes = 32 * 1024);
+        await using var client = TestRuntime.Client(server);
+        var chat = new OpenAiChatClient(client, new OpenAiOptions { BaseUrl = _upstream.Url("/endless"), ApiKey = "" });
+
+        var ex = await Assert.ThrowsAsync<ConnectorException>(() => chat.CompleteAsync(new ChatCompletionRequest { Messages = [ChatMessage.User("hi")] }));
+
+        Assert.Equal(ErrorClass.Permanent, ex.ErrorClass);
+        Assert.Contains("Runtime:MaxResponseBytes", ex.Message, StringComparison.Ordinal);
+        await TestRuntime.EventuallyAsync(() => _upstream.Aborted == 1, Patience, "the upstream call was dropped");
+    }
+
+    [Fact]
     public async Task A_json_answer_to_a_stream_request_is_parsed_whole()
     {
         var completion = await Chat("/json").CompleteAsync(new ChatCompletionRequest { Messages = [ChatMessage.User("hi")] });

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Worker.Connector;
 using Worker.Connector.Http;
@@ -77,9 +78,9 @@ internal sealed class HttpRequestOperation : IStreamingOperation
 
     /// <summary>
     /// The streamed answer: the head as soon as the upstream's headers arrive, then the body as the upstream delivers
-    /// it, raw (no charset conversion or escaping), read only while the stream has window. The body is not capped by
-    /// Runtime:MaxResponseBytes, which exists to fit one frame; nothing here holds more than one chunk, and the
-    /// request's deadline bounds how long a stream may run.
+    /// it, raw (no charset conversion or escaping), read only while the stream has window. Runtime:MaxResponseBytes
+    /// caps the body as for a whole answer (same Permanent failure, after the chunks already sent): nothing here holds
+    /// more than one chunk, but an upstream that never stops must not keep a credit until the deadline.
     /// </summary>
     public async Task<ExecutionResult> StreamAsync(ExecuteRequestMessage request, IResponseStream stream, CancellationToken cancellationToken)
     {
@@ -96,6 +97,11 @@ internal sealed class HttpRequestOperation : IStreamingOperation
         {
             // Disposing the response before its body ended (cancel, deadline) aborts the upstream connection.
             using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (response.Content.Headers.ContentLength is { } declared && declared > _maxResponseBytes)
+            {
+                throw ResponseBodyReader.TooLarge(_maxResponseBytes, string.Create(CultureInfo.InvariantCulture, $"Content-Length {declared}"));
+            }
+
             await stream.WriteHeadAsync((int)response.StatusCode, [.. ResponseHeaderCollector.Collect(response)], cancellationToken);
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
             long total = 0;
@@ -103,18 +109,29 @@ internal sealed class HttpRequestOperation : IStreamingOperation
             {
                 // Window first: with none left the upstream is not read, so TCP pushes back on it.
                 var allowed = await stream.WaitForWindowAsync(cancellationToken);
-                var read = await body.ReadAsync(buffer.AsMemory(0, Math.Min(allowed, stream.MaxChunk)), cancellationToken);
+                // One byte past the cap is enough to know the body is over it.
+                var room = (int)Math.Min(Math.Min(allowed, stream.MaxChunk), _maxResponseBytes - total + 1);
+                var read = await body.ReadAsync(buffer.AsMemory(0, room), cancellationToken);
                 if (read == 0)
                 {
                     break;
                 }
 
                 total += read;
+                if (total > _maxResponseBytes)
+                {
+                    throw ResponseBodyReader.TooLarge(_maxResponseBytes, "the body");
+                }
+
                 await stream.WriteChunkAsync(buffer.AsMemory(0, read), cancellationToken);
             }
 
             RuntimeLog.HttpStreamed(_logger, call.Method, call.SafeUrl, (int)response.StatusCode, total);
             return ExecutionResult.Success(ReadOnlyMemory<byte>.Empty);
+        }
+        catch (ResponseTooLargeException ex)
+        {
+            return Fail(call, ErrorClass.Permanent, ex.Message);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
         {
