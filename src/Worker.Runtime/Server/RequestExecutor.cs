@@ -136,8 +136,10 @@ internal sealed class RequestExecutor
                 ? await streaming.StreamAsync(request, stream, cancel.Token)
                 : await operation.ExecuteAsync(request, cancel.Token);
         }
-        catch (Exception) when (cancel.IsCancellationRequested)
+        catch (Exception) when (cancel.IsCancellationRequested || connectionClosed.IsCancellationRequested || cancelled.IsCancellationRequested)
         {
+            // The sources are checked too: a linked source learns of a cancel only when its callback has run, and the
+            // connection cancels asynchronously, so a stream's write can see the connection closing first.
             // Whatever a cancelled call throws (OperationCanceledException, or an HttpRequestException/IOException
             // from a socket torn down mid-read), the cause is the cancellation: report that.
             if (_lifetime.Aborting.IsCancellationRequested)
