@@ -29,6 +29,9 @@ public sealed record ChatCompletion
     /// </summary>
     public TimeSpan? TimeToFirstToken { get; init; }
 
+    /// <summary>When that first delta arrived (wall clock), e.g. for a span event at the moment itself.</summary>
+    public DateTimeOffset? FirstTokenAt { get; init; }
+
     /// <summary>The first choice's text ("" when none).</summary>
     public string Content => Choices.Count > 0 ? Choices[0].Content ?? "" : "";
 

@@ -58,6 +58,7 @@ public static class ChatCompletionParser
     {
         var accumulator = new ChatCompletionAccumulator();
         TimeSpan? firstToken = null;
+        DateTimeOffset? firstTokenAt = null;
         await foreach (var item in SseEvents.ParseAsync(stream, ParseChunk, cancellationToken))
         {
             Apply(accumulator, item.Data);
@@ -69,6 +70,7 @@ public static class ChatCompletionParser
             if (firstToken is null && HasToken(choices))
             {
                 firstToken = Stopwatch.GetElapsedTime(startedTimestamp);
+                firstTokenAt = DateTimeOffset.UtcNow;
                 if (observer is not null)
                 {
                     await observer.OnFirstTokenAsync(firstToken.Value, cancellationToken);
@@ -89,7 +91,7 @@ public static class ChatCompletionParser
             }
         }
 
-        return accumulator.Build(streamed: true) with { TimeToFirstToken = firstToken };
+        return accumulator.Build(streamed: true) with { TimeToFirstToken = firstToken, FirstTokenAt = firstTokenAt };
     }
 
     private static bool HasToken(List<ChoiceDto> choices)
