@@ -179,7 +179,7 @@ public sealed class StreamingTests : IAsyncLifetime
     public async Task Cancelling_the_caller_aborts_the_upstream_promptly()
     {
         using var cancel = new CancellationTokenSource();
-        await using var response = await _client.StreamHttpAsync(HttpRequest.Get(_upstream.Url("/endless")), cancel.Token);
+        await using var response = await _client.StreamHttpAsync(HttpRequest.Get(_upstream.Url("/endless")), cancellationToken: cancel.Token);
         await using var chunks = response.ReadChunksAsync().GetAsyncEnumerator();
         Assert.True(await chunks.MoveNextAsync());
 

@@ -20,12 +20,13 @@ public static class RuntimeHttpExtensions
 
     /// <summary>
     /// Sends <paramref name="request"/> asking for a streamed answer: returns at the head, with the body to read as it
-    /// arrives. A runtime that does not stream answers whole, and the result looks the same (one chunk). Runtime
+    /// arrives, holding at most <paramref name="window"/> unread bytes (null: <see cref="Protocol.StreamProtocol.DefaultWindow"/>).
+    /// A runtime that does not stream answers whole, and the result looks the same (one chunk). Runtime
     /// failures throw <see cref="ConnectorException"/> here or while the body is read; cancelling
     /// <paramref name="cancellationToken"/> (or disposing the result early) cancels the request at the runtime.
     /// </summary>
     public static async Task<HttpResponseStream> StreamHttpAsync(
-        this RuntimeClient client, HttpRequest request, CancellationToken cancellationToken = default, int? window = null)
+        this RuntimeClient client, HttpRequest request, int? window = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(request);

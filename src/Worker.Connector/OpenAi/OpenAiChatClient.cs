@@ -81,7 +81,7 @@ public sealed class OpenAiChatClient : IChatCompletionClient
     private async Task<ChatCompletion> CompleteStreamedAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        await using var response = await _runtime.StreamHttpAsync(BuildHttpRequest(request), cancellationToken);
+        await using var response = await _runtime.StreamHttpAsync(BuildHttpRequest(request), cancellationToken: cancellationToken);
         if (!response.Is2xx || !response.IsEventStream)
         {
             var whole = await response.ReadWholeAsync(FrameCodec.MaxPayloadLength, cancellationToken);

@@ -74,7 +74,7 @@ public sealed class StreamClientTests
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            client.StreamHttpAsync(HttpRequest.Get("http://127.0.0.1:9/slow"), cancel.Token));
+            client.StreamHttpAsync(HttpRequest.Get("http://127.0.0.1:9/slow"), cancellationToken: cancel.Token));
         await Task.Delay(1700);
 
         var completion = await Chat(client).CompleteAsync(new ChatCompletionRequest { Messages = [ChatMessage.User("hi")] });
@@ -172,7 +172,7 @@ public sealed class StreamClientTests
         await using var client = NewClient(runtime.SocketPath);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.StreamHttpAsync(HttpRequest.Get("http://127.0.0.1:9/x"), cancel.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.StreamHttpAsync(HttpRequest.Get("http://127.0.0.1:9/x"), cancellationToken: cancel.Token));
         // The runtime takes the request only now: the client answers its StreamStart with the cancel it owes.
         startLate.SetResult();
 
