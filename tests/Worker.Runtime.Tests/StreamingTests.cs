@@ -237,6 +237,46 @@ public sealed class StreamingTests : IAsyncLifetime
         Assert.Equal(["Hello ", "world"], observer.Deltas.Select(d => d.Content));
     }
 
+    [Fact]
+    public async Task The_IChatClient_streams_updates_as_they_arrive()
+    {
+        using var chat = new Worker.Connector.Ai.RuntimeChatClient(_client, new OpenAiOptions { BaseUrl = _upstream.Url("/gated/ai"), ApiKey = "" });
+        var updates = new List<Microsoft.Extensions.AI.ChatResponseUpdate>();
+
+        await using (var stream = Microsoft.Extensions.AI.ChatClientExtensions.GetStreamingResponseAsync(chat, "hi").GetAsyncEnumerator())
+        {
+            Assert.True(await stream.MoveNextAsync());
+            Assert.Equal("Hello ", stream.Current.Text);
+            Assert.Equal(0, _upstream.Finished);
+            updates.Add(stream.Current);
+            _upstream.OpenGate("ai");
+            while (await stream.MoveNextAsync())
+            {
+                updates.Add(stream.Current);
+            }
+        }
+
+        var response = Microsoft.Extensions.AI.ChatResponseExtensions.ToChatResponse(updates);
+        Assert.Equal("Hello world", response.Text);
+        Assert.Equal(Microsoft.Extensions.AI.ChatFinishReason.Stop, response.FinishReason);
+        Assert.Equal(7, response.Usage?.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task Abandoning_an_IChatClient_stream_aborts_the_upstream()
+    {
+        using var chat = new Worker.Connector.Ai.RuntimeChatClient(_client, new OpenAiOptions { BaseUrl = _upstream.Url("/endless"), ApiKey = "" });
+
+        await foreach (var update in Microsoft.Extensions.AI.ChatClientExtensions.GetStreamingResponseAsync(chat, "hi"))
+        {
+            Assert.StartsWith("xxx", update.Text, StringComparison.Ordinal);
+            break;
+        }
+
+        await TestRuntime.EventuallyAsync(() => _upstream.Aborted == 1, Patience, "the upstream saw the stream abandoned");
+        await TestRuntime.EventuallyAsync(() => _server.ActiveRequests == 0, Patience, "the credit came back");
+    }
+
     [Theory]
     [InlineData("/error-event", ErrorClass.RateLimited, "Rate limit reached")]
     [InlineData("/truncated", ErrorClass.Transient, "truncated")]

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Worker.Connector.Client;
 using Worker.Connector.Http;
-using Worker.Connector.Protocol;
 using Worker.Connector.Security;
 
 namespace Worker.Connector.OpenAi;
@@ -82,22 +81,7 @@ public sealed class OpenAiChatClient : IChatCompletionClient
     {
         var started = Stopwatch.GetTimestamp();
         await using var response = await _runtime.StreamHttpAsync(BuildHttpRequest(request), cancellationToken: cancellationToken);
-        if (!response.Is2xx || !response.IsEventStream)
-        {
-            var whole = await response.ReadWholeAsync(FrameCodec.MaxPayloadLength, cancellationToken);
-            whole.EnsureSuccess(_url);
-            var parsed = ChatCompletionParser.Parse(whole.BodyUtf8);
-            return parsed with
-            {
-                RequestId = whole.GetHeader("x-request-id"),
-                JsonBody = parsed.Streamed ? ReadOnlyMemory<byte>.Empty : whole.BodyUtf8,
-            };
-        }
-
-        // The blank line after a normal end delivers a last event that lacks its own, as the whole-body parse does.
-        await using var body = response.AsStream(endWithBlankLine: true);
-        var completion = await ChatCompletionParser.ParseStreamAsync(body, request.Observer, started, cancellationToken);
-        return completion with { RequestId = response.GetHeader("x-request-id") };
+        return await StreamedCompletionReader.ReadAsync(response, _url, request.Observer, started, cancellationToken);
     }
 
     /// <summary>Sends the request and returns the HTTP answer as it came (any status), for callers that inspect it.</summary>
