@@ -26,13 +26,13 @@ internal static class ChatResponseMapper
     }
 
     /// <summary>
-    /// The answer as streaming updates: the text, then the tool calls, then the finish reason with the usage. The
-    /// runtime returns whole bodies, so these come together once the upstream stream has ended.
+    /// The answer as streaming updates: the text (unless it was already streamed as deltas), then the tool calls, then
+    /// the finish reason with the usage.
     /// </summary>
-    public static IEnumerable<ChatResponseUpdate> ToUpdates(Completion completion)
+    public static IEnumerable<ChatResponseUpdate> ToUpdates(Completion completion, bool textStreamed = false)
     {
         var contents = Contents(completion);
-        var text = contents.OfType<TextContent>().ToList();
+        var text = textStreamed ? [] : contents.OfType<TextContent>().ToList();
         var calls = contents.Where(c => c is FunctionCallContent).ToList();
         if (text.Count > 0)
         {

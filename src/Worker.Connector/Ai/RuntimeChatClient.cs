@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Worker.Connector.Client;
 using Worker.Connector.Http;
@@ -50,19 +51,58 @@ public sealed class RuntimeChatClient : IChatClient
     }
 
     /// <summary>
-    /// Asks the upstream for an event stream, but the runtime answers with the whole body once the stream has ended
-    /// (it does not relay chunks as they arrive), so the updates (text, then tool calls, then finish reason and usage)
-    /// are yielded together at the end: streaming-shaped, not incremental.
+    /// Streams the answer: text deltas are yielded as the upstream sends them (our runtime relays the event stream;
+    /// from one that answers whole they come together at the end), then the tool calls, then the finish reason with
+    /// the usage. Reading stops the upstream when the enumeration is abandoned or <paramref name="cancellationToken"/>
+    /// is cancelled.
     /// </summary>
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages,
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var completion = await CompleteAsync(messages, options, stream: true, cancellationToken);
-        foreach (var update in ChatResponseMapper.ToUpdates(completion))
+        // Bounded: a consumer slower than the upstream holds up the parse, hence the window, hence the upstream read.
+        var deltas = Channel.CreateBounded<string>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var call = RunAsync();
+        try
         {
-            yield return update;
+            await foreach (var text in deltas.Reader.ReadAllAsync(stop.Token))
+            {
+                yield return new ChatResponseUpdate(ChatRole.Assistant, text);
+            }
+
+            foreach (var update in ChatResponseMapper.ToUpdates(await call, textStreamed: true))
+            {
+                yield return update;
+            }
+        }
+        finally
+        {
+            if (!call.IsCompleted)
+            {
+                await stop.CancelAsync();
+                try
+                {
+                    await call;
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ConnectorException)
+                {
+                    // Abandoned by the consumer: how the call ended no longer matters.
+                }
+            }
+        }
+
+        async Task<OpenAi.ChatCompletion> RunAsync()
+        {
+            try
+            {
+                return await CompleteAsync(messages, options, stream: true, stop.Token, new DeltaWriter(deltas.Writer));
+            }
+            finally
+            {
+                deltas.Writer.TryComplete();
+            }
         }
     }
 
@@ -85,7 +125,8 @@ public sealed class RuntimeChatClient : IChatClient
     {
     }
 
-    private async Task<ChatCompletion> CompleteAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream, CancellationToken cancellationToken)
+    private async Task<ChatCompletion> CompleteAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream, CancellationToken cancellationToken, IChatStreamObserver? observer = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
@@ -111,6 +152,13 @@ public sealed class RuntimeChatClient : IChatClient
 
         try
         {
+            if (stream)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await using var streamed = await _runtime.StreamHttpAsync(request, cancellationToken: cancellationToken);
+                return await StreamedCompletionReader.ReadAsync(streamed, _url, observer, started, cancellationToken);
+            }
+
             var response = await _runtime.SendHttpAsync(request, cancellationToken);
             response.EnsureSuccess(_url);
             return ChatCompletionParser.Parse(response.BodyUtf8);
@@ -126,5 +174,14 @@ public sealed class RuntimeChatClient : IChatClient
                 RuntimeUnavailable = ex.RuntimeUnavailable,
             };
         }
+    }
+
+    /// <summary>Passes the first choice's text deltas on to the enumeration.</summary>
+    private sealed class DeltaWriter(ChannelWriter<string> writer) : IChatStreamObserver
+    {
+        public ValueTask OnFirstTokenAsync(TimeSpan timeToFirstToken, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public ValueTask OnDeltaAsync(ChatDelta delta, CancellationToken cancellationToken) =>
+            delta.ChoiceIndex == 0 ? writer.WriteAsync(delta.Content, cancellationToken) : ValueTask.CompletedTask;
     }
 }

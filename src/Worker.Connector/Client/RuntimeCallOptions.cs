@@ -11,4 +11,10 @@ public sealed record RuntimeCallOptions
     public string? TraceId { get; init; }
 
     public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+
+    /// <summary>
+    /// For <see cref="RuntimeClient.ExecuteStreamAsync"/>: the window asked for, the most unread bytes of the stream
+    /// this client holds at once. Null = <see cref="Protocol.StreamProtocol.DefaultWindow"/>.
+    /// </summary>
+    public int? StreamWindow { get; init; }
 }

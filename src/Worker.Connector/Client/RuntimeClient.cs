@@ -103,6 +103,89 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends one ExecuteRequest asking for a streamed answer (<see cref="StreamProtocol"/>) and returns once the head
+    /// (or, from a runtime that does not stream, the whole answer) has arrived. The call's timeout and
+    /// <paramref name="cancellationToken"/> keep governing the stream until it is disposed: either one ending it early
+    /// cancels the request at the runtime. Failures are classified as for <see cref="ExecuteAsync"/>.
+    /// </summary>
+    public async Task<RuntimeStream> ExecuteStreamAsync(
+        string connectorName, string operation, ReadOnlyMemory<byte> payload, RuntimeCallOptions? call = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectorName);
+        ArgumentException.ThrowIfNullOrEmpty(operation);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        call ??= new RuntimeCallOptions();
+        var timeout = call.Timeout ?? _options.DefaultTimeout;
+        var window = Math.Clamp(call.StreamWindow ?? StreamProtocol.DefaultWindow, StreamProtocol.MinWindow, StreamProtocol.MaxWindow);
+        var requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
+
+        var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
+        activity?.SetTag("rpc.system", "vastar");
+        activity?.SetTag("rpc.method", $"{connectorName}.{operation}");
+        activity?.SetTag("server.address", Endpoint.ToString());
+        activity?.SetTag("vastar.request_id", requestId);
+        activity?.SetTag("vastar.streamed", true);
+
+        var request = new ExecuteRequestMessage
+        {
+            RequestId = requestId,
+            TenantId = call.TenantId ?? _options.TenantId,
+            WorkspaceId = call.WorkspaceId ?? _options.WorkspaceId,
+            TraceId = call.TraceId ?? Activity.Current?.Id,
+            ConnectorName = connectorName,
+            Operation = operation,
+            DeadlineAtMs = (ulong)(_time.GetUtcNow() + timeout).ToUnixTimeMilliseconds(),
+            Payload = payload,
+            Headers = [.. call.Headers, StreamProtocol.Header(window)],
+        };
+
+        var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        RuntimeStream? stream = null;
+        try
+        {
+            var connection = await AcquireAsync(deadline.Token);
+            var opened = await connection.OpenStreamAsync(request, window, deadline.Token);
+            stream = new RuntimeStream(opened, deadline, () => cancellationToken.IsCancellationRequested
+                ? new OperationCanceledException(cancellationToken)
+                : TimedOut(requestId, connectorName, operation, timeout, null), activity);
+            await stream.OpenedAsync();
+            if (stream.Response is { ErrorClass: not ErrorClass.Success } whole)
+            {
+                activity?.SetTag("vastar.error_class", whole.ErrorClass.ToString());
+                activity?.SetStatus(ActivityStatusCode.Error, whole.ErrorClass.ToString());
+                throw new ConnectorException(whole.ErrorClass, whole.ErrorMessage ?? $"The runtime answered {whole.ErrorClass}.") { RequestId = requestId };
+            }
+
+            return stream;
+        }
+        catch (Exception ex)
+        {
+            var timedOut = ex is OperationCanceledException && !cancellationToken.IsCancellationRequested;
+            activity?.SetStatus(ActivityStatusCode.Error, timedOut ? "timeout" : (ex as ConnectorException)?.ErrorClass.ToString());
+            if (stream is not null)
+            {
+                await stream.DisposeAsync();
+            }
+            else
+            {
+                activity?.Dispose();
+                deadline.Dispose();
+            }
+
+            if (timedOut)
+            {
+                throw TimedOut(requestId, connectorName, operation, timeout, ex);
+            }
+
+            throw;
+        }
+    }
+
+    private static ConnectorException TimedOut(ulong requestId, string connectorName, string operation, TimeSpan timeout, Exception? inner) =>
+        new(ErrorClass.Timeout, $"Runtime request {requestId} ({connectorName}.{operation}) timed out after {timeout.TotalMilliseconds:0} ms.", inner) { RequestId = requestId };
+
     /// <summary>Asks the runtime for its health (message types 2/3).</summary>
     public async Task<HealthCheckResponseMessage> HealthCheckAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {

@@ -20,6 +20,10 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
     private readonly SemaphoreSlim? _inFlightGate;
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ExecuteResponseMessage>> _pending = new();
     private readonly ConcurrentQueue<TaskCompletionSource<HealthCheckResponseMessage>> _healthChecks = new();
+
+    // Streamed requests, until the runtime's last frame for them (or the connection's end): a cancelled stream stays
+    // here until then, so a StreamStart that arrives after the caller gave up can still be answered with a cancel.
+    private readonly ConcurrentDictionary<ulong, StreamCall> _streams = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly Task _readLoop;
     private volatile ConnectorException? _failure;
@@ -37,7 +41,7 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
 
     public bool IsAlive => _failure is null;
 
-    public int InFlight => _pending.Count;
+    public int InFlight => _pending.Count + _streams.Count;
 
     /// <summary>Last credit update the runtime sent, if any.</summary>
     public CreditUpdateMessage? LastCreditUpdate { get; private set; }
@@ -125,6 +129,77 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/> (which asks for a stream) and returns its stream at once; the head, chunks
+    /// and end arrive through it. It holds a slot of the in-flight gate until it finishes.
+    /// </summary>
+    public async Task<StreamCall> OpenStreamAsync(ExecuteRequestMessage request, int window, CancellationToken cancellationToken)
+    {
+        if (_inFlightGate is not null)
+        {
+            await _inFlightGate.WaitAsync(cancellationToken);
+        }
+
+        var gate = _inFlightGate;
+        var call = new StreamCall(this, request.RequestId, window, () => gate?.Release());
+        if (_pending.ContainsKey(request.RequestId) || !_streams.TryAdd(request.RequestId, call))
+        {
+            _inFlightGate?.Release();
+            throw new InvalidOperationException($"Request id {request.RequestId} is already in flight on this connection.");
+        }
+
+        try
+        {
+            // Checked after registering: a failure sweep either saw our entry or set _failure before we read it.
+            ThrowIfFailed();
+            await _writer.WriteAsync(MessageType.ExecuteRequest, request, IpcSerializer.Write, cancellationToken, request.Payload.Length);
+            return call;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            Fail(ex);
+            Forget(call);
+            ThrowIfFailed();
+            throw;
+        }
+        catch
+        {
+            Forget(call);
+            throw;
+        }
+    }
+
+    /// <summary>Asks the runtime to stop a request (only sent for requests it has accepted as streams: the original knows no such message).</summary>
+    public void SendCancel(ulong requestId) =>
+        _ = SendControlAsync(MessageType.CancelRequest, new CancelRequestMessage(requestId), IpcSerializer.Write);
+
+    public ValueTask SendWindowAsync(ulong requestId, uint bytes) =>
+        SendControlAsync(MessageType.StreamWindow, new StreamWindowMessage(requestId, bytes), IpcSerializer.Write);
+
+    private async ValueTask SendControlAsync<T>(MessageType type, T message, Action<Google.FlatBuffers.FlatBufferBuilder, T> build)
+    {
+        if (_failure is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _writer.WriteAsync(type, message, build, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            // The connection is gone; its streams fail through the sweep.
+            Fail(ex);
+        }
+    }
+
+    private void Forget(StreamCall call)
+    {
+        _streams.TryRemove(new KeyValuePair<ulong, StreamCall>(call.RequestId, call));
+        call.Release();
+    }
+
     public async Task<HealthCheckResponseMessage> HealthCheckAsync(CancellationToken cancellationToken)
     {
         var answer = new TaskCompletionSource<HealthCheckResponseMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -184,9 +259,38 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
                 {
                     waiter.TrySetResult(response);
                 }
+                else if (_streams.TryRemove(response.RequestId, out var whole))
+                {
+                    // A runtime that does not stream (the original), or one that answered before streaming began.
+                    whole.OnWhole(response);
+                }
                 else
                 {
                     LogLateResponse(_logger, response.RequestId);
+                }
+
+                break;
+            case MessageType.StreamStart:
+                var start = IpcSerializer.ReadStreamStart(frame.Buffer, frame.Length);
+                StreamOf(start.RequestId)?.OnStart(start);
+                break;
+            case MessageType.StreamHead:
+                var head = IpcSerializer.ReadStreamHead(frame.Buffer, frame.Length);
+                StreamOf(head.RequestId)?.OnHead(head);
+                break;
+            case MessageType.StreamChunk:
+                var chunkId = IpcSerializer.ReadStreamChunk(frame.Buffer, frame.Length, out var data);
+                StreamOf(chunkId)?.OnChunk(data);
+                break;
+            case MessageType.StreamEnd:
+                var end = IpcSerializer.ReadStreamEnd(frame.Buffer, frame.Length);
+                if (_streams.TryRemove(end.RequestId, out var ended))
+                {
+                    ended.OnEnd(end);
+                }
+                else
+                {
+                    LogLateResponse(_logger, end.RequestId);
                 }
 
                 break;
@@ -206,6 +310,8 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         }
     }
 
+    private StreamCall? StreamOf(ulong requestId) => _streams.TryGetValue(requestId, out var call) ? call : null;
+
     private void Fail(Exception cause)
     {
         var failure = new ConnectorException(ErrorClass.Transient, $"The connection to the connector runtime at {_endpoint} was lost: {cause.Message}", cause) { RuntimeUnavailable = true };
@@ -218,7 +324,7 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         {
             // Our runtime closes connections that stay idle for Runtime:IdleTimeout: with nothing waiting on this
             // one that is routine, and the next call opens a new connection.
-            if (_pending.IsEmpty && _healthChecks.IsEmpty)
+            if (_pending.IsEmpty && _healthChecks.IsEmpty && _streams.IsEmpty)
             {
                 LogClosedWhileIdle(_logger, _endpoint.ToString(), cause.Message);
             }
@@ -236,6 +342,14 @@ internal sealed partial class RuntimeConnection : IAsyncDisposable
         while (_healthChecks.TryDequeue(out var check))
         {
             check.TrySetException(failure);
+        }
+
+        foreach (var (id, stream) in _streams)
+        {
+            if (_streams.TryRemove(id, out _))
+            {
+                stream.Fail(new ConnectorException(ErrorClass.Transient, failure.Message, cause) { RequestId = id, RuntimeUnavailable = true });
+            }
         }
 
         _socket.Dispose();

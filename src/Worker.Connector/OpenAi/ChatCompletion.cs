@@ -25,6 +25,16 @@ public sealed record ChatCompletion
     /// </summary>
     public ReadOnlyMemory<byte> JsonBody { get; init; }
 
+    /// <summary>
+    /// For a streamed answer: time from sending the request to the first content, refusal or tool-call delta, as the
+    /// client saw it (null when not streamed, or no such delta came). From a runtime that answers whole it is the time
+    /// to the whole body.
+    /// </summary>
+    public TimeSpan? TimeToFirstToken { get; init; }
+
+    /// <summary>When that first delta arrived (wall clock), e.g. for a span event at the moment itself.</summary>
+    public DateTimeOffset? FirstTokenAt { get; init; }
+
     /// <summary>The first choice's text ("" when none).</summary>
     public string Content => Choices.Count > 0 ? Choices[0].Content ?? "" : "";
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Worker.Connector.Sse;
@@ -44,6 +45,67 @@ public static class ChatCompletionParser
         }
 
         return accumulator.Build(streamed: true);
+    }
+
+    /// <summary>
+    /// Parses an event stream as it arrives, keeping only the answer (text, tool calls, finish_reason, usage), and
+    /// tells <paramref name="observer"/> of the first token and each text delta. <paramref name="startedTimestamp"/>
+    /// (a <see cref="Stopwatch.GetTimestamp"/> taken when the request was sent) is what time to first token counts from.
+    /// </summary>
+    /// <exception cref="ConnectorException">An error event, a malformed chunk, a truncated stream, or the stream's own failure.</exception>
+    public static async Task<ChatCompletion> ParseStreamAsync(
+        Stream stream, IChatStreamObserver? observer, long startedTimestamp, CancellationToken cancellationToken = default)
+    {
+        var accumulator = new ChatCompletionAccumulator();
+        TimeSpan? firstToken = null;
+        DateTimeOffset? firstTokenAt = null;
+        await foreach (var item in SseEvents.ParseAsync(stream, ParseChunk, cancellationToken))
+        {
+            Apply(accumulator, item.Data);
+            if (item.Data is not { Kind: ChunkKind.Chunk, Chunk.Choices: { } choices })
+            {
+                continue;
+            }
+
+            if (firstToken is null && HasToken(choices))
+            {
+                firstToken = Stopwatch.GetElapsedTime(startedTimestamp);
+                firstTokenAt = DateTimeOffset.UtcNow;
+                if (observer is not null)
+                {
+                    await observer.OnFirstTokenAsync(firstToken.Value, cancellationToken);
+                }
+            }
+
+            if (observer is null)
+            {
+                continue;
+            }
+
+            foreach (var choice in choices)
+            {
+                if ((choice.Delta ?? choice.Message)?.Content is { Length: > 0 } text)
+                {
+                    await observer.OnDeltaAsync(new ChatDelta(choice.Index, text), cancellationToken);
+                }
+            }
+        }
+
+        return accumulator.Build(streamed: true) with { TimeToFirstToken = firstToken, FirstTokenAt = firstTokenAt };
+    }
+
+    private static bool HasToken(List<ChoiceDto> choices)
+    {
+        foreach (var choice in choices)
+        {
+            if ((choice.Delta ?? choice.Message) is { } delta
+                && (!string.IsNullOrEmpty(delta.Content) || !string.IsNullOrEmpty(delta.Refusal) || delta.ToolCalls is { Count: > 0 }))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Parses a non-streaming <c>chat.completion</c> object (or an error object).</summary>

@@ -22,7 +22,10 @@ public sealed record ChatCompletionRequest
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
 
-    /// <summary>Ask for an event stream (the runtime collects it whole). Default true.</summary>
+    /// <summary>
+    /// Ask for an event stream. Default true. Our runtime streams it through to the client, which parses it as it
+    /// arrives and keeps only the answer; a runtime that collects it whole (the original) works the same, later.
+    /// </summary>
     public bool Stream { get; init; } = true;
 
     /// <summary>With <see cref="Stream"/>, ask for the usage chunk (<c>stream_options.include_usage</c>). Default true.</summary>
@@ -33,6 +36,9 @@ public sealed record ChatCompletionRequest
 
     /// <summary>Extra request headers (e.g. test headers for the simulator). Never logged.</summary>
     public IReadOnlyDictionary<string, string>? ExtraHeaders { get; init; }
+
+    /// <summary>With <see cref="Stream"/>: told of the first token and each text delta as they arrive. Default none.</summary>
+    public IChatStreamObserver? Observer { get; init; }
 
     public TimeSpan? Timeout { get; init; }
     public string? TenantId { get; init; }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Worker.Connector.Client;
@@ -44,6 +45,11 @@ public sealed class OpenAiChatClient : IChatCompletionClient
         ArgumentNullException.ThrowIfNull(request);
         try
         {
+            if (request.Stream)
+            {
+                return await CompleteStreamedAsync(request, cancellationToken);
+            }
+
             var response = await CompleteRawAsync(request, cancellationToken);
             response.EnsureSuccess(_url);
             var completion = ChatCompletionParser.Parse(response.BodyUtf8);
@@ -68,10 +74,27 @@ public sealed class OpenAiChatClient : IChatCompletionClient
         }
     }
 
+    /// <summary>
+    /// A stream request, read as it arrives: the SSE body is parsed chunk by chunk and only the answer is kept, so
+    /// memory follows the answer, not the event stream. An error status, or a JSON body where a stream was asked for,
+    /// is read whole (it is small) and handled as before.
+    /// </summary>
+    private async Task<ChatCompletion> CompleteStreamedAsync(ChatCompletionRequest request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await using var response = await _runtime.StreamHttpAsync(BuildHttpRequest(request), cancellationToken: cancellationToken);
+        return await StreamedCompletionReader.ReadAsync(response, _url, request.Observer, started, cancellationToken);
+    }
+
     /// <summary>Sends the request and returns the HTTP answer as it came (any status), for callers that inspect it.</summary>
     public Task<HttpResponse> CompleteRawAsync(ChatCompletionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        return _runtime.SendHttpAsync(BuildHttpRequest(request), cancellationToken);
+    }
+
+    private HttpRequest BuildHttpRequest(ChatCompletionRequest request)
+    {
         var model = request.Model ?? _options.Model;
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
         if (request.Stream)
@@ -92,7 +115,7 @@ public sealed class OpenAiChatClient : IChatCompletionClient
             headers["Authorization"] = "Bearer " + _apiKey;
         }
 
-        var http = new HttpRequest
+        return new HttpRequest
         {
             Method = "POST",
             Url = _url,
@@ -102,8 +125,6 @@ public sealed class OpenAiChatClient : IChatCompletionClient
             TenantId = request.TenantId,
             WorkspaceId = request.WorkspaceId,
         };
-
-        return _runtime.SendHttpAsync(http, cancellationToken);
     }
 
     /// <summary>

@@ -102,7 +102,7 @@ public readonly struct Frame : IDisposable
 
     public MessageType Type => (MessageType)TypeByte;
 
-    public bool IsKnownType => TypeByte <= (byte)MessageType.CreditUpdate;
+    public bool IsKnownType => TypeByte <= (byte)MessageType.StreamEnd;
 
     public int Length { get; }
 

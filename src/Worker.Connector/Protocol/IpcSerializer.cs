@@ -10,7 +10,7 @@ namespace Worker.Connector.Protocol;
 /// Readers treat the payload as hostile: any out-of-range offset or missing required field becomes a
 /// <see cref="ProtocolException"/>, never another exception type.
 /// </summary>
-public static class IpcSerializer
+public static partial class IpcSerializer
 {
     /// <summary>Writes an ExecuteRequest into <paramref name="builder"/> (cleared first) and finishes it.</summary>
     public static void Write(FlatBufferBuilder builder, ExecuteRequestMessage message)

@@ -32,3 +32,29 @@ public sealed record HealthCheckResponseMessage(bool Healthy, string? Message, u
 
 /// <summary>CreditUpdate (type 4), sent by a runtime to tell a client how many more requests it will take.</summary>
 public sealed record CreditUpdateMessage(int CreditDelta, uint TotalCredits);
+
+/// <summary>StreamStart (type 5): the runtime answers the request as a stream, with <paramref name="Window"/> bytes of window.</summary>
+public sealed record StreamStartMessage(ulong RequestId, uint Window);
+
+/// <summary>StreamHead (type 6): the upstream's status and headers.</summary>
+public sealed record StreamHeadMessage
+{
+    public required ulong RequestId { get; init; }
+    public int StatusCode { get; init; }
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+}
+
+/// <summary>StreamEnd (type 8): the stream's last frame.</summary>
+public sealed record StreamEndMessage
+{
+    public required ulong RequestId { get; init; }
+    public ErrorClass ErrorClass { get; init; }
+    public string? ErrorMessage { get; init; }
+    public ulong DurationUs { get; init; }
+}
+
+/// <summary>StreamWindow (type 9): the client consumed <paramref name="Bytes"/> more bytes of the stream.</summary>
+public sealed record StreamWindowMessage(ulong RequestId, uint Bytes);
+
+/// <summary>CancelRequest (type 10): stop the request.</summary>
+public sealed record CancelRequestMessage(ulong RequestId);

@@ -5,7 +5,8 @@ namespace Worker.Connector.Sse;
 
 /// <summary>
 /// Server-sent events framing via the in-box <see cref="SseParser"/> (CRLF/LF/CR line ends, multi-line data,
-/// comments, event names, ids). The runtime returns a stream whole, so most callers parse a string.
+/// comments, event names, ids). Streamed answers are parsed as they arrive (<see cref="ParseAsync{T}"/>); a whole
+/// body (from a runtime that does not stream) is parsed from memory.
 /// </summary>
 public static class SseEvents
 {

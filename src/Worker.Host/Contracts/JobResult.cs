@@ -48,6 +48,14 @@ public sealed record JobResult
     [JsonPropertyName("duration_ms")]
     public long DurationMs { get; init; }
 
+    /// <summary>
+    /// For a streamed answer: milliseconds from sending the (successful attempt's) request to its first content or
+    /// tool-call delta. Absent for answers that were not streamed.
+    /// </summary>
+    [JsonPropertyName("ttft_ms")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TtftMs { get; init; }
+
     [JsonPropertyName("completed_at")]
     public DateTimeOffset CompletedAt { get; init; }
 

@@ -18,6 +18,8 @@ public sealed class ResultBuilder
             Content = completion.Content,
             FinishReason = completion.FinishReason,
             Usage = TokenUsage.From(completion.Usage),
+            // Tenths of a millisecond: enough to compare with an upstream's own TTFT, without float noise.
+            TtftMs = completion.TimeToFirstToken is { } ttft ? Math.Round(ttft.TotalMilliseconds, 1) : null,
             Completion = completion,
         };
 

@@ -20,6 +20,7 @@ public sealed class WorkerTelemetry : IDisposable
     private readonly UpDownCounter<int> _inFlight;
     private readonly Histogram<long> _tokens;
     private readonly Histogram<double> _operationDuration;
+    private readonly Histogram<double> _timeToFirstChunk;
 
     // Bucket advice from the gen_ai semantic conventions (seconds: 10 ms to 82 s; tokens: 1 to 67 M). Job durations
     // are LLM durations plus a broker round trip, so they share the seconds buckets.
@@ -43,6 +44,10 @@ public sealed class WorkerTelemetry : IDisposable
         _inFlight = _meter.CreateUpDownCounter<int>("worker.jobs.in_flight", "{job}", "Jobs being processed.");
         _tokens = _meter.CreateHistogram("gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.", tags: null, TokenBuckets);
         _operationDuration = _meter.CreateHistogram("gen_ai.client.operation.duration", "s", "GenAI operation duration (all attempts of one job).", tags: null, SecondsBuckets);
+        // The gen_ai client convention for streamed calls: its "first chunk" is, here, the first chunk carrying
+        // content or a tool call (the role-only preamble does not count), as ChatCompletion.TimeToFirstToken measures it.
+        _timeToFirstChunk = _meter.CreateHistogram("gen_ai.client.operation.time_to_first_chunk", "s",
+            "Time from sending a streamed chat request to its first content or tool-call chunk.", tags: null, SecondsBuckets);
     }
 
     /// <summary>The gen_ai provider the worker talks to.</summary>
@@ -169,6 +174,14 @@ public sealed class WorkerTelemetry : IDisposable
 
         var tags = OperationTags(model, completion.Model, server, errorType: null);
         _operationDuration.Record(elapsed.TotalSeconds, tags);
+        if (completion.TimeToFirstToken is { } ttft)
+        {
+            _timeToFirstChunk.Record(ttft.TotalSeconds, tags);
+            // At the moment itself (the span covers every attempt, so its start is no reference).
+            activity?.AddEvent(new ActivityEvent("gen_ai.first_token", completion.FirstTokenAt ?? DateTimeOffset.UtcNow,
+                new ActivityTagsCollection { ["gen_ai.client.operation.time_to_first_chunk"] = ttft.TotalSeconds }));
+        }
+
         if (completion.Usage is { } used)
         {
             var input = OperationTags(model, completion.Model, server, errorType: null);

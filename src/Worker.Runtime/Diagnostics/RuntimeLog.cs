@@ -80,4 +80,10 @@ internal static partial class RuntimeLog
 
     [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Accepting connections again after refusing {Refused} over Runtime:MaxConnections")]
     public static partial void AcceptingAgain(ILogger logger, long refused);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Debug, Message = "Request {RequestId} on connection {ConnectionId} cancelled by the client")]
+    public static partial void RequestCancelled(ILogger logger, ulong requestId, long connectionId);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Debug, Message = "HTTP {Method} {Url} streamed {StatusCode} ({BodyBytes} body bytes)")]
+    public static partial void HttpStreamed(ILogger logger, string method, string url, int statusCode, long bodyBytes);
 }

@@ -19,6 +19,8 @@ internal sealed class RuntimeMetrics : IDisposable
     private readonly Counter<long> _protocolErrors;
     private readonly Counter<long> _rejectedConnections;
     private readonly Counter<long> _timedOutConnections;
+    private readonly Counter<long> _cancelled;
+    private readonly Counter<long> _streamedBytes;
 
     public RuntimeMetrics(IMeterFactory? meterFactory)
     {
@@ -32,9 +34,17 @@ internal sealed class RuntimeMetrics : IDisposable
         _rejectedConnections = _meter.CreateCounter<long>("worker.runtime.connections.rejected", "{connection}", "Connections closed at accept: Runtime:MaxConnections reached.");
         _timedOutConnections = _meter.CreateCounter<long>("worker.runtime.connections.timed_out", "{connection}",
             "Connections closed by a time limit, by reason (idle, frame_timeout, write_timeout).");
+        _cancelled = _meter.CreateCounter<long>("worker.runtime.requests.cancelled", "{request}", "Requests a client cancelled (CancelRequest) while they ran.");
+        _streamedBytes = _meter.CreateCounter<long>("worker.runtime.stream.bytes", "By", "Upstream body bytes sent as stream chunks.");
     }
 
     public void RequestStarted() => _active.Add(1);
+
+    /// <summary>A client's CancelRequest found its request running.</summary>
+    public void RequestCancelled() => _cancelled.Add(1);
+
+    /// <summary>Body bytes sent in StreamChunk frames.</summary>
+    public void StreamedBytes(long bytes) => _streamedBytes.Add(bytes);
 
     public void RequestFinished(string connector, string operation, ErrorClass outcome, TimeSpan duration)
     {

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Worker.Connector;
 using Worker.Connector.Http;
@@ -12,7 +14,7 @@ namespace Worker.Runtime.Http;
 /// the client's job, as with the original runtime); transport failures are Transient "HTTP request failed: ...";
 /// payload problems are InvalidRequest; a body over the cap is Permanent. Cancellation is left to the caller.
 /// </summary>
-internal sealed class HttpRequestOperation : IConnectorOperation
+internal sealed class HttpRequestOperation : IStreamingOperation
 {
     // The JSON envelope must still fit one frame with the FlatBuffers table around it.
     private const int FrameSlack = 4096;
@@ -71,6 +73,73 @@ internal sealed class HttpRequestOperation : IConnectorOperation
         catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
         {
             return Fail(call, ErrorClass.Transient, HttpFailureDescriber.Describe(ex));
+        }
+    }
+
+    /// <summary>
+    /// The streamed answer: the head as soon as the upstream's headers arrive, then the body as the upstream delivers
+    /// it, raw (no charset conversion or escaping), read only while the stream has window. Runtime:MaxResponseBytes
+    /// caps the body as for a whole answer (same Permanent failure, after the chunks already sent): nothing here holds
+    /// more than one chunk, but an upstream that never stops must not keep a credit until the deadline.
+    /// </summary>
+    public async Task<ExecutionResult> StreamAsync(ExecuteRequestMessage request, IResponseStream stream, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!UpstreamRequestBuilder.TryBuild(request.Payload, _allowlist, out var call, out var invalid))
+        {
+            return ExecutionResult.Failure(ErrorClass.InvalidRequest, invalid);
+        }
+
+        using var message = call!.Request;
+        var buffer = ArrayPool<byte>.Shared.Rent(stream.MaxChunk);
+        try
+        {
+            // Disposing the response before its body ended (cancel, deadline) aborts the upstream connection.
+            using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (response.Content.Headers.ContentLength is { } declared && declared > _maxResponseBytes)
+            {
+                throw ResponseBodyReader.TooLarge(_maxResponseBytes, string.Create(CultureInfo.InvariantCulture, $"Content-Length {declared}"));
+            }
+
+            await stream.WriteHeadAsync((int)response.StatusCode, [.. ResponseHeaderCollector.Collect(response)], cancellationToken);
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            long total = 0;
+            while (true)
+            {
+                // Window first: with none left the upstream is not read, so TCP pushes back on it.
+                var allowed = await stream.WaitForWindowAsync(cancellationToken);
+                // One byte past the cap is enough to know the body is over it.
+                var room = (int)Math.Min(Math.Min(allowed, stream.MaxChunk), _maxResponseBytes - total + 1);
+                var read = await body.ReadAsync(buffer.AsMemory(0, room), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+                if (total > _maxResponseBytes)
+                {
+                    throw ResponseBodyReader.TooLarge(_maxResponseBytes, "the body");
+                }
+
+                await stream.WriteChunkAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+
+            RuntimeLog.HttpStreamed(_logger, call.Method, call.SafeUrl, (int)response.StatusCode, total);
+            return ExecutionResult.Success(ReadOnlyMemory<byte>.Empty);
+        }
+        catch (ResponseTooLargeException ex)
+        {
+            return Fail(call, ErrorClass.Permanent, ex.Message);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            return Fail(call, ErrorClass.Transient, HttpFailureDescriber.Describe(ex));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

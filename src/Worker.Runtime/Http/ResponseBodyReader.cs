@@ -81,6 +81,7 @@ internal static class ResponseBodyReader
         return Encoding.UTF8;
     }
 
-    private static ResponseTooLargeException TooLarge(long maxBytes, string what) =>
+    /// <summary>The failure for a body over the cap (also used by the streamed answer, so both say the same).</summary>
+    internal static ResponseTooLargeException TooLarge(long maxBytes, string what) =>
         new(string.Create(CultureInfo.InvariantCulture, $"Upstream response too large: {what} exceeds Runtime:MaxResponseBytes ({maxBytes} bytes)."));
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
@@ -19,7 +20,7 @@ namespace Worker.Runtime.Server;
 /// A peer that goes away (close or reset) cancels its requests at once, so their credits come back; a peer that only
 /// shuts down its sending side (half-close) is still answered.
 /// </remarks>
-internal sealed class ClientConnection
+internal sealed class ClientConnection : IStreamFrameWriter
 {
     // While the read loop is not reading (waiting for room, or the client half-closed), how often the peer is checked.
     private static readonly TimeSpan PeerProbeInterval = TimeSpan.FromMilliseconds(100);
@@ -40,8 +41,18 @@ internal sealed class ClientConnection
     private readonly Action<ClientConnection> _closed;
     private readonly CancellationTokenSource _closing = new();
     private readonly TaskCompletionSource _answered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Requests running now, by id: what a CancelRequest cancels and a StreamWindow grants to.
+    private readonly ConcurrentDictionary<ulong, RunningRequest> _running = new();
     private Task _run = Task.CompletedTask;
     private int _pending;
+
+    // While a request waits for room the loop keeps reading control frames (see WaitForRoomReadingControlAsync):
+    // a read begun then, a request frame read then (held until there is room), and whether the peer ended its side.
+    private Task<Frame?>? _readAhead;
+    private Frame? _held;
+    private bool _peerEnded;
+    private int _admitting;
     private long _unsentBytes;
     private string? _closeReason;
     private volatile bool _readEnded;
@@ -56,7 +67,7 @@ internal sealed class ClientConnection
         _closed = closed;
         _slots = new SemaphoreSlim(_limits.MaxInFlight, _limits.MaxInFlight);
         _stream = new NetworkStream(socket, ownsSocket: true);
-        _reader = new ConnectionFrameReader(_stream, _limits.IdleTimeout, _limits.FrameTimeout, () => Volatile.Read(ref _pending) > 0);
+        _reader = new ConnectionFrameReader(_stream, _limits.IdleTimeout, _limits.FrameTimeout, () => Volatile.Read(ref _pending) > 0 || Volatile.Read(ref _admitting) != 0);
         _writer = new FrameWriter(_stream);
     }
 
@@ -99,7 +110,7 @@ internal sealed class ClientConnection
                 await WriteFrameAsync(MessageType.CreditUpdate, credits, IpcSerializer.Write);
             }
 
-            while (await _reader.ReadAsync(_closing.Token) is { } frame)
+            while (await ReadNextAsync() is { } frame)
             {
                 await HandleAsync(frame);
             }
@@ -156,6 +167,7 @@ internal sealed class ClientConnection
         }
         finally
         {
+            await DropReadAheadAsync();
             await _reader.CompleteAsync();
         }
 
@@ -185,6 +197,52 @@ internal sealed class ClientConnection
         _closed(this);
     }
 
+    /// <summary>The next frame: one held while waiting for room, the read begun then, or a new read; null once the peer ended its side.</summary>
+    private async ValueTask<Frame?> ReadNextAsync()
+    {
+        if (_held is { } held)
+        {
+            _held = null;
+            return held;
+        }
+
+        if (_peerEnded)
+        {
+            return null;
+        }
+
+        if (_readAhead is { } readAhead)
+        {
+            _readAhead = null;
+            return await readAhead;
+        }
+
+        return await _reader.ReadAsync(_closing.Token);
+    }
+
+    /// <summary>A read still running when the loop ends (it is cancelled with the connection) must end before the reader completes.</summary>
+    private async Task DropReadAheadAsync()
+    {
+        _held?.Dispose();
+        _held = null;
+        if (_readAhead is not { } readAhead)
+        {
+            return;
+        }
+
+        _readAhead = null;
+        try
+        {
+            (await readAhead)?.Dispose();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ProtocolException or ConnectionTimeoutException or IOException or SocketException or ObjectDisposedException)
+        {
+            // The connection is closing anyway.
+        }
+    }
+
+    private static bool IsControl(Frame frame) => frame.TypeByte is (byte)MessageType.HealthCheck or (byte)MessageType.StreamWindow or (byte)MessageType.CancelRequest;
+
     /// <summary>Handles one frame; returns once the loop may read the next one (for a request: once it holds a credit).</summary>
     private async Task HandleAsync(Frame frame)
     {
@@ -196,6 +254,18 @@ internal sealed class ClientConnection
                 case (byte)MessageType.HealthCheck:
                     // Any payload is accepted, including none: only the type matters.
                     await WriteHealthAsync();
+                    return;
+                case (byte)MessageType.StreamWindow:
+                    var grant = IpcSerializer.ReadStreamWindow(frame.Buffer, frame.Length);
+                    // A grant for a request that already ended is a normal race, not an error.
+                    if (_running.TryGetValue(grant.RequestId, out var granted))
+                    {
+                        granted.Stream?.Grant(grant.Bytes);
+                    }
+
+                    return;
+                case (byte)MessageType.CancelRequest:
+                    Cancel(IpcSerializer.ReadCancelRequest(frame.Buffer, frame.Length).RequestId);
                     return;
                 case (byte)MessageType.ExecuteRequest:
                     try
@@ -214,7 +284,7 @@ internal sealed class ClientConnection
                     break;
                 default:
                     throw new ProtocolException(string.Create(CultureInfo.InvariantCulture,
-                        $"Unexpected message type {frame.TypeByte} from a client (expected {(byte)MessageType.ExecuteRequest} ExecuteRequest or {(byte)MessageType.HealthCheck} HealthCheck)."));
+                        $"Unexpected message type {frame.TypeByte} from a client (expected {(byte)MessageType.ExecuteRequest} ExecuteRequest, {(byte)MessageType.HealthCheck} HealthCheck, {(byte)MessageType.StreamWindow} StreamWindow or {(byte)MessageType.CancelRequest} CancelRequest)."));
             }
         }
 
@@ -230,7 +300,7 @@ internal sealed class ClientConnection
             return;
         }
 
-        if (!TryAdmitNow() && !await WaitForRoomAsync(request, started))
+        if (!TryAdmitNow() && !await WaitForRoomReadingControlAsync(request, started))
         {
             return;
         }
@@ -257,7 +327,74 @@ internal sealed class ClientConnection
     }
 
     /// <summary>
-    /// Waits for room without reading further frames (the backpressure): until the client has read enough of its
+    /// Waits for room (<see cref="WaitForRoomAsync"/>) while still reading the connection's control frames: window
+    /// grants, cancels and health checks are handled at once, since the requests holding the slots may need them to
+    /// finish (a stream waiting for window, a cancel freeing a slot). The first further request frame is held and stops
+    /// the reading until there is room: that is the backpressure, now one request later.
+    /// </summary>
+    private async Task<bool> WaitForRoomReadingControlAsync(ExecuteRequestMessage request, long started)
+    {
+        var room = WaitForRoomAsync(request, started);
+        Volatile.Write(ref _admitting, 1);
+        try
+        {
+            while (!room.IsCompleted && _held is null && !_peerEnded)
+            {
+                _readAhead ??= _reader.ReadAsync(_closing.Token).AsTask();
+                if (await Task.WhenAny(room, _readAhead) == room)
+                {
+                    break;
+                }
+
+                var read = _readAhead;
+                _readAhead = null;
+                if (await read is not { } frame)
+                {
+                    // Half-close: this request is still answered, then the loop ends.
+                    _peerEnded = true;
+                }
+                else if (IsControl(frame))
+                {
+                    await HandleAsync(frame);
+                }
+                else
+                {
+                    _held = frame;
+                }
+            }
+
+            return await room;
+        }
+        catch
+        {
+            _ = ReleaseIfAdmittedAsync(room);
+            throw;
+        }
+        finally
+        {
+            Volatile.Write(ref _admitting, 0);
+        }
+    }
+
+    /// <summary>Room found for a request that will not start (the connection failed meanwhile): give it back.</summary>
+    private async Task ReleaseIfAdmittedAsync(Task<bool> room)
+    {
+        try
+        {
+            if (await room)
+            {
+                _services.Credits.Release();
+                _slots.Release();
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException or SocketException)
+        {
+            // Not admitted, or the connection is gone with its slots.
+        }
+    }
+
+    /// <summary>
+    /// Waits for room (reading no further requests meanwhile: the backpressure): until the client has read enough of its
     /// answers, this connection has a free slot of its share, and the runtime a free credit. Meanwhile the peer is
     /// watched, so a client that closes stops holding anything at once. Gives up, answering the request, when its
     /// deadline (capped at <c>Runtime:UpstreamTimeout</c>) passes or the runtime starts to stop.
@@ -315,13 +452,32 @@ internal sealed class ClientConnection
 
     private async Task ExecuteAndAnswerAsync(ExecuteRequestMessage request, long started)
     {
+        using var cancel = new CancellationTokenSource();
+        var stream = StreamProtocol.TryGetWindow(request, out var window) && _services.Executor.CanStream(request)
+            ? new ResponseStream(request.RequestId, window, this, _services.Streams)
+            : null;
+        var running = new RunningRequest(cancel, stream);
+        // An id already running on this connection (a client bug) is still answered, but cannot be cancelled or streamed.
+        var registered = _running.TryAdd(request.RequestId, running);
         try
         {
-            var result = await _services.Executor.ExecuteAsync(request, _closing.Token);
-            await AnswerAsync(request.RequestId, result, Stopwatch.GetElapsedTime(started));
+            if (stream is not null && registered)
+            {
+                await StreamAsync(request, stream, cancel.Token, started);
+            }
+            else
+            {
+                var result = await _services.Executor.ExecuteAsync(request, _closing.Token, cancel.Token);
+                await AnswerAsync(request.RequestId, result, Stopwatch.GetElapsedTime(started));
+            }
         }
         finally
         {
+            if (registered)
+            {
+                _running.TryRemove(new KeyValuePair<ulong, RunningRequest>(request.RequestId, running));
+            }
+
             _services.Credits.Release();
             _slots.Release();
             if (Interlocked.Decrement(ref _pending) == 0)
@@ -335,6 +491,100 @@ internal sealed class ClientConnection
                     _reader.RequestsDrained();
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Answers <paramref name="request"/> as a stream: StreamStart (from then on the client may grant window and
+    /// cancel), the operation's head and chunks, then StreamEnd with the outcome.
+    /// </summary>
+    private async Task StreamAsync(ExecuteRequestMessage request, ResponseStream stream, CancellationToken cancelled, long started)
+    {
+        _services.Streams.StreamStarted();
+        ExecutionResult result;
+        try
+        {
+            await WriteStreamFrameAsync(request.RequestId, MessageType.StreamStart, new StreamStartMessage(request.RequestId, (uint)stream.Window), IpcSerializer.Write);
+            result = await _services.Executor.ExecuteAsync(request, _closing.Token, cancelled, stream);
+        }
+        catch (OperationCanceledException)
+        {
+            // StreamStart could not be written: the connection is closing, nobody is left to answer.
+            return;
+        }
+
+        if (_closing.IsCancellationRequested)
+        {
+            RuntimeLog.AnswerLost(_services.Logger, request.RequestId, Id, _closeReason ?? "the connection is closing");
+            return;
+        }
+
+        var end = new StreamEndMessage
+        {
+            RequestId = request.RequestId,
+            ErrorClass = result.ErrorClass,
+            ErrorMessage = result.ErrorMessage,
+            DurationUs = (ulong)(Stopwatch.GetElapsedTime(started).Ticks / TimeSpan.TicksPerMicrosecond),
+        };
+        try
+        {
+            await WriteStreamFrameAsync(request.RequestId, MessageType.StreamEnd, end, IpcSerializer.Write);
+        }
+        catch (OperationCanceledException)
+        {
+            // Logged as lost by the failed write.
+        }
+    }
+
+    /// <summary>A client's CancelRequest: the request's upstream call is aborted now; its answer still closes the id.</summary>
+    private void Cancel(ulong requestId)
+    {
+        if (!_running.TryGetValue(requestId, out var running))
+        {
+            // Already answered (a normal race) or never sent.
+            return;
+        }
+
+        _services.Metrics.RequestCancelled();
+        _services.Streams.RequestCancelled();
+        RuntimeLog.RequestCancelled(_services.Logger, requestId, Id);
+        try
+        {
+            running.Cancel.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // It finished meanwhile.
+        }
+    }
+
+    /// <summary>
+    /// Writes one frame of a stream, counted as unsent bytes like an answer. When the connection is closing or the
+    /// write fails (the peer is gone; the connection is then closed) it throws <see cref="OperationCanceledException"/>,
+    /// which stops the operation writing to it.
+    /// </summary>
+    public async ValueTask WriteStreamFrameAsync<TState>(ulong requestId, MessageType type, TState state, Action<FlatBufferBuilder, TState> build, int sizeHint = 0)
+    {
+        _closing.Token.ThrowIfCancellationRequested();
+        var size = (long)sizeHint + AnswerOverhead;
+        Interlocked.Add(ref _unsentBytes, size);
+        try
+        {
+            await WriteFrameAsync(type, state, build, sizeHint);
+            if (type == MessageType.StreamChunk)
+            {
+                _services.Metrics.StreamedBytes(sizeHint);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or ProtocolException)
+        {
+            RuntimeLog.AnswerLost(_services.Logger, requestId, Id, _closeReason ?? ex.Message);
+            await CancelQuietlyAsync();
+            throw new OperationCanceledException("The connection is closing.", ex, _closing.Token);
+        }
+        finally
+        {
+            Interlocked.Add(ref _unsentBytes, -size);
         }
     }
 
@@ -471,4 +721,7 @@ internal sealed class ClientConnection
             // Already closed.
         }
     }
+
+    /// <summary>A request in flight: its client-cancel source and, when answered as a stream, the stream.</summary>
+    private sealed record RunningRequest(CancellationTokenSource Cancel, ResponseStream? Stream);
 }

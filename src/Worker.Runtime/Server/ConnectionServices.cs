@@ -12,4 +12,8 @@ internal sealed record ConnectionServices(
     ILogger Logger,
     TimeProvider Time,
     bool SendCreditUpdates,
-    ConnectionLimits Limits);
+    ConnectionLimits Limits)
+{
+    /// <summary>What the server's streams hold and do (tests check the flow-control bound with it).</summary>
+    public StreamStatistics Streams { get; init; } = new();
+}

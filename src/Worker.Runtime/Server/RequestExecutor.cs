@@ -35,8 +35,17 @@ internal sealed class RequestExecutor
         _upstreamTimeout = upstreamTimeout;
     }
 
-    /// <summary>Never throws: a crash in an operation is logged and answered Permanent.</summary>
-    public async Task<ExecutionResult> ExecuteAsync(ExecuteRequestMessage request, CancellationToken connectionClosed)
+    /// <summary>Whether <paramref name="request"/>'s operation can answer as a stream.</summary>
+    public bool CanStream(ExecuteRequestMessage request) =>
+        _catalog.TryResolve(request.ConnectorName, request.Operation, out var operation, out _) && operation is IStreamingOperation;
+
+    /// <summary>
+    /// Never throws: a crash in an operation is logged and answered Permanent. With <paramref name="stream"/> (and an
+    /// operation that streams) the answer is written to it and the result only ends it. <paramref name="cancelled"/>
+    /// is the client's CancelRequest.
+    /// </summary>
+    public async Task<ExecutionResult> ExecuteAsync(
+        ExecuteRequestMessage request, CancellationToken connectionClosed, CancellationToken cancelled = default, IResponseStream? stream = null)
     {
         var started = Stopwatch.GetTimestamp();
         using var scope = _logger.BeginScope(new RequestLogScope(request.RequestId, request.TenantId, request.WorkspaceId, request.TraceId));
@@ -54,7 +63,7 @@ internal sealed class RequestExecutor
         ExecutionResult result;
         try
         {
-            result = await RunAsync(request, operation!, connectionClosed);
+            result = await RunAsync(request, operation!, connectionClosed, cancelled, stream);
         }
         catch (Exception ex)
         {
@@ -98,7 +107,8 @@ internal sealed class RequestExecutor
     private long RemainingMs(ExecuteRequestMessage request) =>
         request.DeadlineAtMs > long.MaxValue ? long.MaxValue : (long)request.DeadlineAtMs - _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private async Task<ExecutionResult> RunAsync(ExecuteRequestMessage request, IConnectorOperation operation, CancellationToken connectionClosed)
+    private async Task<ExecutionResult> RunAsync(
+        ExecuteRequestMessage request, IConnectorOperation operation, CancellationToken connectionClosed, CancellationToken cancelled, IResponseStream? stream)
     {
         var limit = _upstreamTimeout;
         var byDeadline = false;
@@ -118,14 +128,18 @@ internal sealed class RequestExecutor
             }
         }
 
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed, _lifetime.Aborting);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed, _lifetime.Aborting, cancelled);
         cancel.CancelAfter(limit);
         try
         {
-            return await operation.ExecuteAsync(request, cancel.Token);
+            return stream is not null && operation is IStreamingOperation streaming
+                ? await streaming.StreamAsync(request, stream, cancel.Token)
+                : await operation.ExecuteAsync(request, cancel.Token);
         }
-        catch (Exception) when (cancel.IsCancellationRequested)
+        catch (Exception) when (cancel.IsCancellationRequested || connectionClosed.IsCancellationRequested || cancelled.IsCancellationRequested)
         {
+            // The sources are checked too: a linked source learns of a cancel only when its callback has run, and the
+            // connection cancels asynchronously, so a stream's write can see the connection closing first.
             // Whatever a cancelled call throws (OperationCanceledException, or an HttpRequestException/IOException
             // from a socket torn down mid-read), the cause is the cancellation: report that.
             if (_lifetime.Aborting.IsCancellationRequested)
@@ -136,6 +150,11 @@ internal sealed class RequestExecutor
             if (connectionClosed.IsCancellationRequested)
             {
                 return ExecutionResult.Failure(ErrorClass.Transient, "connection closed before the answer was ready");
+            }
+
+            if (cancelled.IsCancellationRequested)
+            {
+                return ExecutionResult.Failure(ErrorClass.Transient, "Cancelled by the client (CancelRequest); the upstream call was aborted.");
             }
 
             return ExecutionResult.Failure(ErrorClass.Timeout, byDeadline

@@ -90,6 +90,9 @@ public sealed class RuntimeServer : IAsyncDisposable
     /// <summary>Requests holding a credit.</summary>
     internal int ActiveRequests => _credits.Active;
 
+    /// <summary>What this server's streamed answers held and did.</summary>
+    internal StreamStatistics Streams => _services.Streams;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         lock (_stateLock)
