@@ -37,14 +37,26 @@ public static class RateLimitHeaders
     public static RateLimitSnapshot? Read(HttpResponse response, string? limitedBy = null)
     {
         ArgumentNullException.ThrowIfNull(response);
+        return Read(response.GetHeader, limitedBy);
+    }
+
+    /// <summary>The snapshot of a streamed answer's head; null when it has none of them.</summary>
+    public static RateLimitSnapshot? Read(HttpResponseStream response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return Read(response.GetHeader, null);
+    }
+
+    private static RateLimitSnapshot? Read(Func<string, string?> header, string? limitedBy)
+    {
         var snapshot = new RateLimitSnapshot
         {
-            LimitRequests = ParseCount(response.GetHeader(LimitRequests)),
-            RemainingRequests = ParseCount(response.GetHeader(RemainingRequests)),
-            ResetRequests = ParseDuration(response.GetHeader(ResetRequests)),
-            LimitTokens = ParseCount(response.GetHeader(LimitTokens)),
-            RemainingTokens = ParseCount(response.GetHeader(RemainingTokens)),
-            ResetTokens = ParseDuration(response.GetHeader(ResetTokens)),
+            LimitRequests = ParseCount(header(LimitRequests)),
+            RemainingRequests = ParseCount(header(RemainingRequests)),
+            ResetRequests = ParseDuration(header(ResetRequests)),
+            LimitTokens = ParseCount(header(LimitTokens)),
+            RemainingTokens = ParseCount(header(RemainingTokens)),
+            ResetTokens = ParseDuration(header(ResetTokens)),
             LimitedBy = limitedBy,
         };
         return snapshot.LimitRequests is null && snapshot.RemainingRequests is null && snapshot.LimitTokens is null

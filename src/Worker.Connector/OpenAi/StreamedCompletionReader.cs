@@ -21,6 +21,7 @@ internal static class StreamedCompletionReader
             return parsed with
             {
                 RequestId = whole.GetHeader("x-request-id"),
+                RateLimit = RateLimitHeaders.Read(whole),
                 JsonBody = parsed.Streamed ? ReadOnlyMemory<byte>.Empty : whole.BodyUtf8,
             };
         }
@@ -28,6 +29,6 @@ internal static class StreamedCompletionReader
         // The blank line after a normal end delivers a last event that lacks its own, as the whole-body parse does.
         await using var body = response.AsStream(endWithBlankLine: true);
         var completion = await ChatCompletionParser.ParseStreamAsync(body, observer, startedTimestamp, cancellationToken);
-        return completion with { RequestId = response.GetHeader("x-request-id") };
+        return completion with { RequestId = response.GetHeader("x-request-id"), RateLimit = RateLimitHeaders.Read(response) };
     }
 }

@@ -207,7 +207,8 @@ public sealed partial class JobProcessor
             try
             {
                 var completion = await owner._chat.CompleteAsync(request with { Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1) }, cancellationToken);
-                lease.Complete(new CallReport(completion.RateLimit, false, false, null, owner._time.GetElapsedTime(started), Sent: true));
+                // Time to first token when streamed: it grows with a queue at the server, not with the answer's length.
+                lease.Complete(new CallReport(completion.RateLimit, false, false, null, completion.TimeToFirstToken ?? owner._time.GetElapsedTime(started), Sent: true));
                 return completion;
             }
             catch (ConnectorException ex)
