@@ -25,6 +25,15 @@ public sealed record ChatCompletion
     /// </summary>
     public ReadOnlyMemory<byte> JsonBody { get; init; }
 
+    /// <summary>Which API answered: <c>openai</c>, <c>anthropic</c> or <c>gemini</c> (null when not recorded).</summary>
+    public string? Provider { get; init; }
+
+    /// <summary>
+    /// The provider's own finish reason (e.g. Anthropic's <c>end_turn</c>, Gemini's <c>SAFETY</c>) when
+    /// <see cref="FinishReason"/> is it mapped to the OpenAI vocabulary.
+    /// </summary>
+    public string? ProviderFinishReason { get; init; }
+
     /// <summary>The first choice's text ("" when none).</summary>
     public string Content => Choices.Count > 0 ? Choices[0].Content ?? "" : "";
 
