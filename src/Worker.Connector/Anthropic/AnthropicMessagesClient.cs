@@ -56,10 +56,18 @@ public sealed class AnthropicMessagesClient : IChatCompletionClient
         {
             var error = AnthropicError.TryRead(response.BodyUtf8);
             var errorClass = error?.Classify(response.StatusCode) ?? HttpStatusClassifier.Classify(response.StatusCode);
-            throw ProviderErrors.FromStatus(response, errorClass, error?.Message, _url, AnthropicOptions.ApiKeyVariable, _apiKey);
+            var failure = ProviderErrors.FromStatus(response, errorClass, error?.Message, _url, AnthropicOptions.ApiKeyVariable, _apiKey);
+            var limits = AnthropicRateLimitHeaders.Read(response, DateTimeOffset.UtcNow);
+            throw new ConnectorException(failure.ErrorClass, failure.Message)
+            {
+                RequestId = failure.RequestId,
+                StatusCode = failure.StatusCode,
+                RetryAfter = failure.RetryAfter,
+                RateLimit = limits is not null && response.StatusCode == 429 ? limits with { LimitedBy = LimitedBy(limits) } : limits,
+            };
         }
 
-        return Parse(response);
+        return Parse(response) with { RateLimit = AnthropicRateLimitHeaders.Read(response, DateTimeOffset.UtcNow) };
     }
 
     /// <summary>The runtime request: URL, headers (key, version, content type) and the mapped body.</summary>
@@ -100,6 +108,10 @@ public sealed class AnthropicMessagesClient : IChatCompletionClient
             WorkspaceId = request.WorkspaceId,
         };
     }
+
+    /// <summary>Anthropic's 429 body does not name the limit; the bucket that is empty does.</summary>
+    private static string? LimitedBy(RateLimitSnapshot limits) =>
+        limits.RemainingRequests == 0 ? "requests" : limits.RemainingTokens == 0 ? "tokens" : null;
 
     private ChatCompletion Parse(HttpResponse response)
     {
