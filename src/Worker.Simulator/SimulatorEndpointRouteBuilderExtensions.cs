@@ -7,7 +7,7 @@ namespace Worker.Simulator;
 public static class SimulatorEndpointRouteBuilderExtensions
 {
     /// <summary>
-    /// Maps <c>/v1/chat/completions</c>, <c>/v1/models</c>, <c>/v1beta/models/{model}:generateContent</c> and
+    /// Maps <c>/v1/chat/completions</c>, <c>/v1/models</c>, <c>/v1/messages</c> (Anthropic), <c>/v1beta/models/{model}:generateContent</c> and
     /// <c>:streamGenerateContent</c>, <c>/generate</c>, <c>/health</c> and <c>/stats</c>. Requires
     /// <c>services.AddSimulator(...)</c>. Handlers are plain <see cref="RequestDelegate"/>s (no parameter binding).
     /// </summary>
@@ -21,6 +21,7 @@ public static class SimulatorEndpointRouteBuilderExtensions
         var chat = new Lazy<ChatCompletionsEndpoint>(services.GetRequiredService<ChatCompletionsEndpoint>);
         var models = new Lazy<ModelsEndpoint>(services.GetRequiredService<ModelsEndpoint>);
         var gemini = new Lazy<GeminiEndpoint>(services.GetRequiredService<GeminiEndpoint>);
+        var anthropic = new Lazy<AnthropicEndpoint>(services.GetRequiredService<AnthropicEndpoint>);
         var generate = new Lazy<GenerateEndpoint>(services.GetRequiredService<GenerateEndpoint>);
         var stats = new Lazy<StatsEndpoints>(services.GetRequiredService<StatsEndpoints>);
 
@@ -31,6 +32,8 @@ public static class SimulatorEndpointRouteBuilderExtensions
         endpoints.MapGet("/v1/models/{id}", WithRequestId(context => models.Value.GetAsync(context)));
         endpoints.MapPost("/v1beta/models/{*rest}", WithRequestId(context => gemini.Value.HandleAsync(context)));
         endpoints.MapPost("/v1/models/{*rest}", WithRequestId(context => gemini.Value.HandleAsync(context)));
+        endpoints.MapPost("/v1/messages", WithRequestId(context => anthropic.Value.HandleAsync(context)));
+        endpoints.MapPost("/messages", WithRequestId(context => anthropic.Value.HandleAsync(context))); // for base URLs without /v1
         endpoints.MapPost("/generate", WithRequestId(context => generate.Value.HandleAsync(context)));
         endpoints.MapGet("/health", WithRequestId(HealthEndpoint.GetAsync));
         endpoints.MapGet("/stats", WithRequestId(context => stats.Value.GetAsync(context)));

@@ -51,6 +51,7 @@ public static class SimulatorServiceCollectionExtensions
         services.TryAddSingleton<GenerationGate>();
         services.TryAddSingleton<ChatCompletionsEndpoint>();
         services.TryAddSingleton<GeminiEndpoint>();
+        services.TryAddSingleton<AnthropicEndpoint>();
         services.TryAddSingleton<GenerateEndpoint>();
         services.TryAddSingleton<ModelsEndpoint>();
         services.TryAddSingleton<KnownModels>();

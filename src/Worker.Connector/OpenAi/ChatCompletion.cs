@@ -35,6 +35,15 @@ public sealed record ChatCompletion
     /// <summary>When that first delta arrived (wall clock), e.g. for a span event at the moment itself.</summary>
     public DateTimeOffset? FirstTokenAt { get; init; }
 
+    /// <summary>Which API answered: <c>openai</c>, <c>anthropic</c> or <c>gemini</c> (null when not recorded).</summary>
+    public string? Provider { get; init; }
+
+    /// <summary>
+    /// The provider's own finish reason (e.g. Anthropic's <c>end_turn</c>, Gemini's <c>SAFETY</c>) when
+    /// <see cref="FinishReason"/> is it mapped to the OpenAI vocabulary.
+    /// </summary>
+    public string? ProviderFinishReason { get; init; }
+
     /// <summary>The first choice's text ("" when none).</summary>
     public string Content => Choices.Count > 0 ? Choices[0].Content ?? "" : "";
 

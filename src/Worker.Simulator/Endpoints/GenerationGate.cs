@@ -20,6 +20,7 @@ internal sealed class GenerationGate(
     RateLimiter rateLimiter,
     GenerationSlots slots,
     IHostApplicationLifetime lifetime,
+    TimeProvider time,
     ILogger<GenerationGate> logger)
 {
     private static ReadOnlySpan<byte> MalformedBody => "{\"id\":\"sim-malformed\",\"choices\":[{\"message\":{\"content\":\"trunc"u8;
@@ -47,7 +48,7 @@ internal sealed class GenerationGate(
 
     /// <summary>
     /// Charges the request to its key's buckets (when <c>Simulator:RateLimits</c> is on) and sets the
-    /// <c>x-ratelimit-*</c> headers; a request over a limit is answered 429 and false is returned.
+    /// <c>x-ratelimit-*</c> headers (Anthropic: <c>anthropic-ratelimit-*</c>); a request over a limit is answered 429 and false is returned.
     /// </summary>
     public bool TryAdmitRate(HttpContext context, ErrorDialect dialect, RequestCharge charge)
     {
@@ -57,7 +58,15 @@ internal sealed class GenerationGate(
         }
 
         var decision = rateLimiter.Admit(RateLimitKey.From(context.Request), charge);
-        RateLimitHeaders.Write(context.Response.Headers, decision);
+        if (dialect == ErrorDialect.Anthropic)
+        {
+            AnthropicRateLimitHeaders.Write(context.Response.Headers, decision, time.GetUtcNow());
+        }
+        else
+        {
+            RateLimitHeaders.Write(context.Response.Headers, decision);
+        }
+
         if (decision.Refusal is not { } refusal)
         {
             stats.RecordTokensCharged(decision.TokensCharged);
@@ -154,7 +163,7 @@ internal sealed class GenerationGate(
                 context.Response.ContentLength = MalformedBody.Length;
                 return true;
             case FaultMode.ErrorEvent:
-                ErrorResponses.Write(context, ErrorCatalog.ServerError(dialect), dialect, StatusCodes.Status200OK);
+                ErrorResponses.Write(context, dialect == ErrorDialect.Anthropic ? ErrorCatalog.AnthropicOverloaded : ErrorCatalog.ServerError(dialect), dialect, StatusCodes.Status200OK);
                 return true;
             default:
                 return false;

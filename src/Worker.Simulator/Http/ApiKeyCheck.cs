@@ -18,7 +18,7 @@ internal sealed class ApiKeyCheck
 
     /// <summary>Null when the request may pass; otherwise the error to answer with.</summary>
     /// <param name="request">The request.</param>
-    /// <param name="dialect">Google routes also accept <c>x-goog-api-key</c> and <c>?key=</c>.</param>
+    /// <param name="dialect">Google routes also accept <c>x-goog-api-key</c> and <c>?key=</c>; Anthropic's <c>x-api-key</c>.</param>
     public ApiError? Check(HttpRequest request, ErrorDialect dialect)
     {
         if (_key is null)
@@ -44,6 +44,12 @@ internal sealed class ApiKeyCheck
         if (authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase))
         {
             return authorization[Bearer.Length..].Trim();
+        }
+
+        if (dialect == ErrorDialect.Anthropic)
+        {
+            var anthropicKey = request.Headers["x-api-key"].ToString();
+            return anthropicKey.Length > 0 ? anthropicKey : null;
         }
 
         if (dialect == ErrorDialect.Google)

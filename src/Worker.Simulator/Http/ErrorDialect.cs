@@ -8,4 +8,7 @@ internal enum ErrorDialect
 
     /// <summary>Google: <c>{"error":{"code","message","status"}}</c>.</summary>
     Google,
+
+    /// <summary>Anthropic: <c>{"type":"error","error":{"type","message"}}</c>, the type named by the status.</summary>
+    Anthropic,
 }

@@ -8,6 +8,17 @@ internal static class ErrorJson
     public static void Write(Utf8JsonWriter json, ApiError error, ErrorDialect dialect)
     {
         json.WriteStartObject();
+        if (dialect == ErrorDialect.Anthropic)
+        {
+            json.WriteString("type"u8, "error"u8);
+            json.WriteStartObject("error"u8);
+            json.WriteString("type"u8, AnthropicErrorTypes.For(error.StatusCode));
+            json.WriteString("message"u8, error.Message);
+            json.WriteEndObject();
+            json.WriteEndObject();
+            return;
+        }
+
         json.WriteStartObject("error"u8);
         if (dialect == ErrorDialect.Google)
         {

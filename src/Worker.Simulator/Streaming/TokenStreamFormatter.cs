@@ -40,7 +40,7 @@ internal abstract class TokenStreamFormatter : IDisposable
     public abstract void WriteErrorEvent();
 
     /// <summary>An event whose data is not valid JSON.</summary>
-    public void WriteMalformedEvent()
+    public virtual void WriteMalformedEvent()
     {
         BeginRaw();
         WriteRaw("{\"id\":\"sim-malformed\",\"choices\":[{\"delta\":{\"content\":\"trunc"u8);
@@ -58,6 +58,32 @@ internal abstract class TokenStreamFormatter : IDisposable
         Json.Reset();
         return Json;
     }
+
+    /// <summary>
+    /// Starts a named SSE event (<c>event: name</c> before the <c>data:</c> line), as Anthropic streams them;
+    /// outside SSE framing the name is left out.
+    /// </summary>
+    protected Utf8JsonWriter BeginEvent(ReadOnlySpan<byte> eventName)
+    {
+        WriteEventName(eventName);
+        return BeginEvent();
+    }
+
+    /// <summary>The <c>event:</c> line of the next event (SSE only); the caller writes its data next.</summary>
+    protected void WriteEventName(ReadOnlySpan<byte> eventName)
+    {
+        if (_framing == StreamFraming.ServerSentEvents)
+        {
+            WriteRaw("event: "u8);
+            WriteRaw(eventName);
+            WriteRaw("\n"u8);
+        }
+    }
+
+    /// <summary>Starts an event whose data the caller writes raw (<see cref="WriteRaw"/>), ended by <see cref="EndRawEvent"/>.</summary>
+    protected void BeginRawEvent() => BeginRaw();
+
+    protected void EndRawEvent() => EndRaw();
 
     protected void EndEvent()
     {
