@@ -32,11 +32,16 @@ enqueue.SetAction((parse, ct) => new EnqueueCommand(CliConfiguration.Load(config
     ct));
 root.Subcommands.Add(enqueue);
 
-var follow = new Option<bool>("--follow", "-F") { Description = "Keep printing results as they arrive (Ctrl+C to stop)." };
+var follow = new Option<bool>("--follow", "-F") { Description = "Keep printing results, and live deltas as [id #seq] lines, as they arrive (Ctrl+C to stop)." };
 var queue = new Option<string?>("--queue", "-q") { Description = "Queue to read (default: RabbitMq:ResultsQueue)." };
 var results = new Command("results", "Print results from the results queue (consumes them).") { follow, queue };
 results.SetAction((parse, ct) => new ResultsCommand(CliConfiguration.Load(configArgs)).RunAsync(parse.GetValue(queue), parse.GetValue(follow), ct));
 root.Subcommands.Add(results);
+
+var cancelIds = new Argument<string[]>("id") { Arity = ArgumentArity.OneOrMore, Description = "Job ids to cancel." };
+var cancel = new Command("cancel", "Cancel jobs by id (publishes cancel requests to RabbitMq:ControlExchange).") { cancelIds };
+cancel.SetAction((parse, ct) => new CancelCommand(CliConfiguration.Load(configArgs)).RunAsync(parse.GetValue(cancelIds) ?? [], ct));
+root.Subcommands.Add(cancel);
 
 var chatPrompt = new Option<string>("--prompt", "-p")
 {

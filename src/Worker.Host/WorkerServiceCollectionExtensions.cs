@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Worker.Connector;
 using Worker.Connector.OpenAi;
+using Worker.Host.Cancelling;
 using Worker.Host.Configuration;
 using Worker.Host.Consuming;
 using Worker.Host.Contracts;
@@ -15,6 +16,7 @@ using Worker.Host.Intake;
 using Worker.Host.Processing;
 using Worker.Host.Publishing;
 using Worker.Host.Resilience;
+using Worker.Host.Streaming;
 using Worker.Host.Telemetry;
 
 namespace Worker.Host;
@@ -58,6 +60,13 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobProcessor>();
         services.AddSingleton<JobHandler>();
         services.AddSingleton<ResultPublisher>();
+        services.AddSingleton<IDeltaPublisher>(sp => sp.GetRequiredService<ResultPublisher>());
+
+        // Cancel by id: the control queue's consumer hands requests to the ledger the handler consults. Started
+        // before the job source, so cancels are heard before jobs flow.
+        services.AddSingleton(sp => new CancelLedger(sp.GetRequiredService<IOptions<WorkerOptions>>().Value.CancelMemory, sp.GetRequiredService<IOptions<WorkerOptions>>().Value.DefaultJobTtl));
+        services.AddSingleton<CancelConsumer>();
+        services.AddHostedService(sp => sp.GetRequiredService<CancelConsumer>());
         services.AddSingleton<RabbitMqJobSource>();
         services.AddHostedService(sp => sp.GetRequiredService<RabbitMqJobSource>());
 

@@ -33,7 +33,8 @@ internal sealed class ResultCollector : IAsyncDisposable
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += (_, delivery) =>
         {
-            if (delivery.BasicProperties.CorrelationId is { } id)
+            // Deltas share the correlation id but are not the answer: only results count.
+            if (delivery.BasicProperties.CorrelationId is { } id && delivery.RoutingKey != JobDelta.RoutingKey)
             {
                 collector._arrivals.Writer.TryWrite((id, delivery.Body.ToArray(), Stopwatch.GetTimestamp()));
             }

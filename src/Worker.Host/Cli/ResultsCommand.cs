@@ -5,7 +5,10 @@ using Worker.Host.Publishing;
 
 namespace Worker.Host.Cli;
 
-/// <summary><c>results [--follow]</c>: prints results from the results queue, one JSON per line, acking each.</summary>
+/// <summary>
+/// <c>results [--follow]</c>: prints results from the results queue, one JSON per line, acking each; live deltas
+/// (<c>completion.delta</c>) as <c>[id #seq] text</c> lines as they arrive, before their job's result.
+/// </summary>
 internal sealed class ResultsCommand
 {
     private readonly IConfiguration _configuration;
@@ -36,7 +39,7 @@ internal sealed class ResultsCommand
             var printed = 0;
             while (await channel.BasicGetAsync(queue, autoAck: false, cancellationToken) is { } message)
             {
-                await _out.WriteLineAsync(System.Text.Encoding.UTF8.GetString(message.Body.Span));
+                await _out.WriteLineAsync(ResultLine.Format(message.RoutingKey, message.Body.Span));
                 await channel.BasicAckAsync(message.DeliveryTag, multiple: false, cancellationToken);
                 printed++;
             }
@@ -49,7 +52,7 @@ internal sealed class ResultsCommand
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += async (_, delivery) =>
         {
-            await _out.WriteLineAsync(System.Text.Encoding.UTF8.GetString(delivery.Body.Span));
+            await _out.WriteLineAsync(ResultLine.Format(delivery.RoutingKey, delivery.Body.Span));
             await _out.FlushAsync(CancellationToken.None);
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, CancellationToken.None);
         };

@@ -38,6 +38,13 @@ public sealed class RabbitMqOptions : IValidatableObject
     /// <summary>Durable queue bound to the results exchange with <c>#</c>, so no result is dropped; empty = none. Default llm.results.</summary>
     public string? ResultsQueue { get; set; } = "llm.results";
 
+    /// <summary>
+    /// Control exchange (topic, durable): cancel requests (routing key <c>cancel</c>). Every worker binds its own
+    /// exclusive, auto-delete queue to it. Default llm.control.
+    /// </summary>
+    [Required(AllowEmptyStrings = false)]
+    public string ControlExchange { get; set; } = "llm.control";
+
     /// <summary>How long a publish may wait for its confirm. Default 30 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -37,6 +37,24 @@ public sealed class WorkerOptions : IValidatableObject
     /// <summary>Stream completions by default (jobs may override). Default true.</summary>
     public bool DefaultStream { get; set; } = true;
 
+    /// <summary>Publish live deltas (<c>completion.delta</c>) for jobs that do not say (<c>"deltas"</c>). Default false.</summary>
+    public bool Deltas { get; set; }
+
+    /// <summary>Deltas are coalesced: one is published at most this often, unless <see cref="DeltaMaxPieces"/> came first. Default 250 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan DeltaInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Stream pieces (about tokens) that make a delta due before <see cref="DeltaInterval"/> has passed. Default 64.</summary>
+    [Range(1, 100_000)]
+    public int DeltaMaxPieces { get; set; } = 64;
+
+    /// <summary>
+    /// Cancelled job ids remembered for jobs not yet received (each for <see cref="DefaultJobTtl"/>, the oldest
+    /// forgotten first when full). Default 100,000.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int CancelMemory { get; set; } = 100_000;
+
     /// <summary>Answer Batch-form jobs in Batch output form (<c>Batch</c>) or in our result form (<c>Native</c>). Default Native.</summary>
     public BatchResultFormat BatchResultFormat { get; set; } = BatchResultFormat.Native;
 

@@ -15,6 +15,8 @@ namespace Worker.Host.Contracts;
 [JsonSerializable(typeof(BatchOutputLine))]
 [JsonSerializable(typeof(CompletionBody))]
 [JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(JobDelta))]
+[JsonSerializable(typeof(CancelRequest))]
 public sealed partial class ContractJsonContext : JsonSerializerContext
 {
     /// <summary>The context results are written with.</summary>

@@ -35,6 +35,9 @@ public sealed record Job
 
     /// <summary>The job's own time to live from when it was enqueued, when it gave one.</summary>
     public TimeSpan? Ttl { get; init; }
+
+    /// <summary>Live deltas asked for (<c>"deltas": true/false</c>); null = the worker's default (<c>Worker:Deltas</c>).</summary>
+    public bool? Deltas { get; init; }
 }
 
 /// <summary>

@@ -26,6 +26,9 @@ public static class JobStatus
 {
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
+
+    /// <summary>Stopped by a cancel request (<c>CancelRequest</c> on the control exchange); carries the partial text, if any.</summary>
+    public const string Cancelled = "cancelled";
 }
 
 /// <summary>How a delivery ended: the one vocabulary of logs, metrics and dispositions.</summary>
@@ -45,4 +48,7 @@ public enum JobOutcome
 
     /// <summary>Sent back to the broker through a delay queue, to return when the endpoint's or its tenant's limit allows.</summary>
     Delayed,
+
+    /// <summary>Answered with a cancelled result: a cancel request named it, before or while it ran.</summary>
+    Cancelled,
 }

@@ -32,6 +32,11 @@ public sealed record JobMessage
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? Stream { get; init; }
 
+    /// <summary>Publish the answer's text as it arrives (<c>completion.delta</c>); null = <c>Worker:Deltas</c>.</summary>
+    [JsonPropertyName("deltas")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Deltas { get; init; }
+
     [JsonPropertyName("prompt")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Prompt { get; init; }

@@ -158,6 +158,7 @@ public sealed class JobParser
         {
             Deadline = document.Deadline,
             Ttl = document.TtlSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            Deltas = document.Deltas,
         });
     }
 

@@ -20,7 +20,7 @@ public sealed record JobResult
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? CustomId { get; init; }
 
-    /// <summary><see cref="JobStatus.Succeeded"/> or <see cref="JobStatus.Failed"/>.</summary>
+    /// <summary><see cref="JobStatus.Succeeded"/>, <see cref="JobStatus.Failed"/> or <see cref="JobStatus.Cancelled"/>.</summary>
     [JsonPropertyName("status")]
     public required string Status { get; init; }
 
@@ -77,11 +77,11 @@ public sealed record JobResult
     public bool IsSuccess => Status == JobStatus.Succeeded;
 
     [JsonIgnore]
-    public JobOutcome Outcome => IsSuccess ? JobOutcome.Succeeded : JobOutcome.Failed;
+    public JobOutcome Outcome => IsSuccess ? JobOutcome.Succeeded : Status == JobStatus.Cancelled ? JobOutcome.Cancelled : JobOutcome.Failed;
 
     /// <summary>Routing key on the results exchange.</summary>
     [JsonIgnore]
-    public string RoutingKey => IsSuccess ? "completion.succeeded" : "completion.failed";
+    public string RoutingKey => IsSuccess ? "completion.succeeded" : Status == JobStatus.Cancelled ? "completion.cancelled" : "completion.failed";
 }
 
 /// <summary>Why a job failed. <see cref="Class"/> is the ErrorClass name, or "Poison" / "InvalidRequest" for jobs not run.</summary>

@@ -49,6 +49,28 @@ public static class ResultSerializer
         }
     }
 
+    public static byte[] Serialize(JobDelta delta)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        return JsonSerializer.SerializeToUtf8Bytes(delta, ContractJsonContext.Relaxed.JobDelta);
+    }
+
+    /// <summary>Reads a delta (routing key <see cref="JobDelta.RoutingKey"/>); false when the body is not one.</summary>
+    public static bool TryReadDelta(ReadOnlySpan<byte> utf8, out JobDelta? delta)
+    {
+        delta = null;
+        try
+        {
+            var reader = new Utf8JsonReader(utf8);
+            delta = JsonSerializer.Deserialize(ref reader, ContractJsonContext.Relaxed.JobDelta);
+            return delta is not null;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     public static BatchOutputLine ToBatchLine(JobResult result)
     {
         ArgumentNullException.ThrowIfNull(result);

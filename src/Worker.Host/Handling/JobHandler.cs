@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Worker.Host.Cancelling;
 using Worker.Host.Configuration;
 using Worker.Host.Contracts;
 using Worker.Host.Processing;
@@ -20,8 +21,10 @@ public sealed partial class JobHandler
     private readonly TimeSpan _defaultTtl;
     private readonly TimeProvider _time;
     private readonly ILogger<JobHandler> _logger;
+    private readonly CancelLedger? _cancels;
 
-    public JobHandler(JobParser parser, JobProcessor processor, ResultBuilder results, IOptions<WorkerOptions> options, ILogger<JobHandler> logger, TimeProvider? time = null)
+    public JobHandler(
+        JobParser parser, JobProcessor processor, ResultBuilder results, IOptions<WorkerOptions> options, ILogger<JobHandler> logger, TimeProvider? time = null, CancelLedger? cancels = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _parser = parser;
@@ -31,6 +34,7 @@ public sealed partial class JobHandler
         _defaultTtl = options.Value.DefaultJobTtl;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        _cancels = cancels;
     }
 
     /// <summary>
@@ -60,9 +64,22 @@ public sealed partial class JobHandler
             return new Disposition.Answer(_results.Expired(job, null, reason, delivery.PriorAttempts, delivery));
         }
 
+        // Tracked from here, so a cancel that arrives at any point from now on stops this run.
+        using var cancellation = _cancels?.Track(job.Id, _time.GetUtcNow());
+        if (cancellation is { IsCancellationRequested: true })
+        {
+            LogCancelledBeforeStart(_logger, job.Id);
+            return new Disposition.Answer(_results.Cancelled(job, null, null, delivery.PriorAttempts, delivery));
+        }
+
         try
         {
-            return await _processor.ProcessAsync(job, delivery, deadline, cancellationToken);
+            return await _processor.ProcessAsync(job, delivery, deadline, cancellationToken, cancellation?.Token ?? default);
+        }
+        catch (OperationCanceledException) when (cancellation is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled while it waited for its tenant's budget, before any call.
+            return new Disposition.Answer(_results.Cancelled(job, null, null, delivery.PriorAttempts, delivery));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -73,6 +90,9 @@ public sealed partial class JobHandler
             return new Disposition.DeadLetter(reason, _results.Rejected(job.Id, job.Tenant, "Internal", reason, delivery), job.Id);
         }
     }
+
+    [LoggerMessage(EventId = 214, Level = LogLevel.Information, Message = "Job {JobId} was cancelled before it arrived; answered cancelled without a call")]
+    private static partial void LogCancelledBeforeStart(ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 213, Level = LogLevel.Information, Message = "Job {JobId} expired at {Deadline:O} before it was sent")]
     private static partial void LogExpired(ILogger logger, string jobId, DateTimeOffset deadline);

@@ -10,6 +10,7 @@ using Worker.Host.Contracts;
 using Worker.Host.Handling;
 using Worker.Host.Intake;
 using Worker.Host.Resilience;
+using Worker.Host.Streaming;
 using Worker.Host.Telemetry;
 
 namespace Worker.Host.Processing;
@@ -28,6 +29,8 @@ public sealed partial class JobProcessor
     private readonly ILogger<JobProcessor> _logger;
     private readonly Uri? _server;
     private readonly TimeProvider _time;
+    private readonly WorkerOptions _worker;
+    private readonly IDeltaPublisher? _deltas;
 
     public JobProcessor(
         IChatCompletionClient chat,
@@ -39,7 +42,9 @@ public sealed partial class JobProcessor
         ResultBuilder results,
         IOptions<ResilienceOptions> resilience,
         ILogger<JobProcessor> logger,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        IOptions<WorkerOptions>? worker = null,
+        IDeltaPublisher? deltas = null)
     {
         ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(resilience);
@@ -53,13 +58,21 @@ public sealed partial class JobProcessor
         _resilience = resilience.Value;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        _worker = worker?.Value ?? new WorkerOptions();
+        _deltas = deltas;
         _server = Uri.TryCreate(chat.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : null;
     }
 
-    /// <summary>Runs the job until <paramref name="deadline"/>, which bounds every attempt, wait and retry.</summary>
-    public async Task<Disposition> ProcessAsync(Job job, JobDelivery delivery, DateTimeOffset deadline, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the job until <paramref name="deadline"/>, which bounds every attempt, wait and retry.
+    /// <paramref name="cancelledById"/> stops it for a cancel request: it is then answered cancelled, with the text
+    /// streamed so far; <paramref name="cancellationToken"/> is the worker stopping (the delivery is requeued).
+    /// </summary>
+    public async Task<Disposition> ProcessAsync(Job job, JobDelivery delivery, DateTimeOffset deadline, CancellationToken cancellationToken, CancellationToken cancelledById = default)
     {
         ArgumentNullException.ThrowIfNull(job);
+        using var linked = cancelledById.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelledById) : null;
+        var token = linked?.Token ?? cancellationToken;
         var model = job.Request.Model ?? _chat.DefaultModel;
         var prompt = _admission.Estimator.CountPrompt(job.Request, model);
         var estimate = prompt + _admission.Estimator.MaxOutput(job.Request);
@@ -79,7 +92,7 @@ public sealed partial class JobProcessor
                 return new Disposition.Delay(tenantWait, $"tenant_budget: tenant '{job.Tenant}' is over its tokens per minute", job.Id, delivery.PriorAttempts);
             }
 
-            await Task.Delay(tenantWait, _time, cancellationToken);
+            await Task.Delay(tenantWait, _time, token);
             _admission.SettleTenant(job.Tenant, 0, estimate);
         }
 
@@ -87,8 +100,12 @@ public sealed partial class JobProcessor
         var request = job.Request with { Model = model, IncludeUsage = true };
         using var activity = _telemetry.StartChat(request, _server);
         var started = Stopwatch.GetTimestamp();
-        var run = new RunState(this, request, new AdmissionTicket(_chat.Endpoint, model, estimate, deadline));
-        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        // A streamed job is watched for its partial text (answered on cancel) and, when it asked, live deltas.
+        await using var stream = request.Stream
+            ? new JobStream(job, job.Deltas ?? _worker.Deltas ? _deltas : null, _worker.DeltaInterval, _worker.DeltaMaxPieces, _logger, _time)
+            : null;
+        var run = new RunState(this, request, new AdmissionTicket(_chat.Endpoint, model, estimate, deadline), stream, delivery.PriorAttempts);
+        var context = ResilienceContextPool.Shared.Get(token);
         context.Properties.Set(LlmPipeline.JobBudget, remaining);
         try
         {
@@ -101,7 +118,27 @@ public sealed partial class JobProcessor
                 _admissionTelemetry.ModelTokens(model, usage.TotalTokens);
             }
 
+            if (stream is not null)
+            {
+                // Every delta confirmed before the final result is published.
+                await stream.CompleteAsync(cancellationToken);
+            }
+
             return new Disposition.Answer(_results.Succeeded(job, model, completion, delivery.PriorAttempts + run.Attempts, delivery));
+        }
+        catch (Exception) when (cancelledById.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Whatever the stopped call threw: the job was cancelled by request, and says how far it got.
+            run.Annotate(activity);
+            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), JobStatus.Cancelled);
+            if (stream is not null)
+            {
+                await stream.CompleteAsync(cancellationToken);
+            }
+
+            var partial = stream?.PartialText;
+            LogCancelled(_logger, job.Id, partial?.Length ?? 0);
+            return new Disposition.Answer(_results.Cancelled(job, model, partial, delivery.PriorAttempts + run.Attempts, delivery));
         }
         catch (AdmissionDeferredException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -177,7 +214,7 @@ public sealed partial class JobProcessor
     }
 
     /// <summary>One job's run through the pipeline: each attempt waits for admission, then calls, then reports how it went.</summary>
-    private sealed class RunState(JobProcessor owner, ChatCompletionRequest request, AdmissionTicket ticket)
+    private sealed class RunState(JobProcessor owner, ChatCompletionRequest request, AdmissionTicket ticket, JobStream? stream, int priorAttempts)
     {
         private static readonly TimeSpan MinUsefulTime = TimeSpan.FromMilliseconds(50);
 
@@ -202,11 +239,15 @@ public sealed partial class JobProcessor
             }
 
             Attempts++;
+            // A retried attempt is a fresh stream: its text (and its deltas' numbering) starts again.
+            stream?.BeginAttempt(priorAttempts + Attempts);
             var timeout = left < owner._resilience.AttemptTimeout ? left : owner._resilience.AttemptTimeout;
             var started = owner._time.GetTimestamp();
             try
             {
-                var completion = await owner._chat.CompleteAsync(request with { Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1) }, cancellationToken);
+                var completion = await owner._chat.CompleteAsync(
+                    request with { Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1), Observer = stream ?? request.Observer },
+                    cancellationToken);
                 // Time to first token when streamed: it grows with a queue at the server, not with the answer's length.
                 lease.Complete(new CallReport(completion.RateLimit, false, false, null, completion.TimeToFirstToken ?? owner._time.GetElapsedTime(started), Sent: true));
                 return completion;
@@ -247,6 +288,9 @@ public sealed partial class JobProcessor
             }
         }
     }
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Job {JobId} cancelled by request after {Characters} characters of its answer")]
+    private static partial void LogCancelled(ILogger logger, string jobId, int characters);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Job {JobId} delayed ({Reason}) for about {Seconds:0.###} s")]
     private static partial void LogDelayed(ILogger logger, string jobId, string reason, double seconds);

@@ -32,6 +32,14 @@ public sealed class ResultBuilder
 
     public const string ExpiredClass = "Expired";
 
+    /// <summary>A cancelled result: a cancel request stopped the job, or came before it; with the text streamed until then.</summary>
+    public JobResult Cancelled(Job job, string? model, string? partialContent, int attempts, JobDelivery delivery) =>
+        For(job, model ?? job.Request.Model, attempts, delivery) with
+        {
+            Status = JobStatus.Cancelled,
+            Content = string.IsNullOrEmpty(partialContent) ? null : partialContent,
+        };
+
     /// <summary>A failed result for a job that could be read but not run (invalid parameters, poison with an id).</summary>
     public JobResult Rejected(string id, string tenant, string errorClass, string reason, JobDelivery delivery) => new()
     {

@@ -9,6 +9,7 @@ using RabbitMQ.Client.Exceptions;
 using Worker.Host.Configuration;
 using Worker.Host.Contracts;
 using Worker.Host.Resilience;
+using Worker.Host.Streaming;
 
 namespace Worker.Host.Publishing;
 
@@ -17,7 +18,7 @@ namespace Worker.Host.Publishing;
 /// confirmed it (or throws), under a timeout token, through the <c>publish</c> pipeline, so the caller acks only what
 /// is safe. Everything copied from a job into properties and headers is bounded in bytes.
 /// </summary>
-public sealed class ResultPublisher : IAsyncDisposable
+public sealed class ResultPublisher : IDeltaPublisher, IAsyncDisposable
 {
     /// <summary>All headers a dead letter carries over from its job, together (the broker's frame_max is 128 KiB).</summary>
     public const int MaxCopiedHeaderBytes = 16 * 1024;
@@ -68,6 +69,28 @@ public sealed class ResultPublisher : IAsyncDisposable
             },
         };
         await PublishAsync(_options.ResultsExchange, result.RoutingKey, properties, body, cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a delta (transient, correlation id = job id) and waits for its confirm: one try under the publish
+    /// timeout, no retries (a retried delta could arrive twice; the final result carries the whole answer anyway).
+    /// </summary>
+    public async Task PublishDeltaAsync(JobDelta delta, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delta);
+        var properties = new BasicProperties
+        {
+            Persistent = false,
+            ContentType = "application/json",
+            CorrelationId = delta.Id,
+            Headers = new Dictionary<string, object?>
+            {
+                ["x-job-status"] = "delta",
+                ["x-tenant"] = delta.Tenant,
+                ["x-contract-version"] = JobContract.Version,
+            },
+        };
+        await PublishOnceAsync((this, _options.ResultsExchange, JobDelta.RoutingKey, properties, ResultSerializer.Serialize(delta), false), cancellationToken);
     }
 
     /// <summary>Sends a job's original body to the dead-letter exchange with the reason in <c>x-reject-reason</c>.</summary>
@@ -174,28 +197,28 @@ public sealed class ResultPublisher : IAsyncDisposable
     private async Task PublishAsync(string exchange, string routingKey, BasicProperties properties, ReadOnlyMemory<byte> body, CancellationToken cancellationToken, bool mandatory = false)
     {
         var state = (Publisher: this, Exchange: exchange, RoutingKey: routingKey, Properties: properties, Body: body, Mandatory: mandatory);
-        await _pipeline.ExecuteAsync(
-            static async (s, token) =>
-            {
-                var (channel, closed) = await s.Publisher.GetChannelAsync(token);
-                // The connection's loss fails the confirm at once too: a channel's own close can come only when recovery
-                // gives it up, and a publish must not wait out its timeout on a dead socket.
-                var lost = s.Publisher._connections.ConnectionLost;
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, closed, lost);
-                timeout.CancelAfter(s.Publisher._options.PublishTimeout);
-                try
-                {
-                    await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, s.Mandatory, s.Properties, s.Body, timeout.Token);
-                }
-                catch (OperationCanceledException) when ((closed.IsCancellationRequested || lost.IsCancellationRequested) && !token.IsCancellationRequested)
-                {
-                    // Not a timeout: the channel went away under the publish. A broker failure, so the publish
-                    // pipeline may retry it on a new channel, and otherwise the job is requeued.
-                    throw new AlreadyClosedException(channel.CloseReason ?? new ShutdownEventArgs(ShutdownInitiator.Library, 0, "channel closed while awaiting the confirm"));
-                }
-            },
-            state,
-            cancellationToken);
+        await _pipeline.ExecuteAsync(static async (s, token) => await PublishOnceAsync(s, token), state, cancellationToken);
+    }
+
+    private static async Task PublishOnceAsync(
+        (ResultPublisher Publisher, string Exchange, string RoutingKey, BasicProperties Properties, ReadOnlyMemory<byte> Body, bool Mandatory) s, CancellationToken token)
+    {
+        var (channel, closed) = await s.Publisher.GetChannelAsync(token);
+        // The connection's loss fails the confirm at once too: a channel's own close can come only when recovery
+        // gives it up, and a publish must not wait out its timeout on a dead socket.
+        var lost = s.Publisher._connections.ConnectionLost;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, closed, lost);
+        timeout.CancelAfter(s.Publisher._options.PublishTimeout);
+        try
+        {
+            await channel.BasicPublishAsync(s.Exchange, s.RoutingKey, s.Mandatory, s.Properties, s.Body, timeout.Token);
+        }
+        catch (OperationCanceledException) when ((closed.IsCancellationRequested || lost.IsCancellationRequested) && !token.IsCancellationRequested)
+        {
+            // Not a timeout: the channel went away under the publish. A broker failure, so the publish
+            // pipeline may retry it on a new channel, and otherwise the job is requeued.
+            throw new AlreadyClosedException(channel.CloseReason ?? new ShutdownEventArgs(ShutdownInitiator.Library, 0, "channel closed while awaiting the confirm"));
+        }
     }
 
     private async Task<(IChannel Channel, CancellationToken Closed)> GetChannelAsync(CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ using Worker.Host.Configuration;
 
 namespace Worker.Host.Publishing;
 
-/// <summary>Declares the jobs queue, its dead-letter exchange and queue, and the results exchange (and queue). Idempotent.</summary>
+/// <summary>Declares the jobs queue, its dead-letter exchange and queue, the results exchange (and queue) and the control exchange. Idempotent.</summary>
 public sealed class TopologyDeclarer
 {
     private readonly RabbitMqOptions _options;
@@ -40,6 +40,15 @@ public sealed class TopologyDeclarer
                 arguments: QueueArguments(withDeadLettering: false), cancellationToken: cancellationToken);
             await channel.QueueBindAsync(_options.ResultsQueue, _options.ResultsExchange, routingKey: "#", cancellationToken: cancellationToken);
         }
+
+        await DeclareControlAsync(channel, cancellationToken);
+    }
+
+    /// <summary>The control exchange (topic): cancel requests. Each worker binds its own queue to it (<c>CancelConsumer</c>).</summary>
+    public async Task DeclareControlAsync(IChannel channel, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        await channel.ExchangeDeclareAsync(_options.ControlExchange, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: cancellationToken);
     }
 
     /// <summary>A delay tier: messages expire after its TTL into the jobs queue (through the default exchange).</summary>

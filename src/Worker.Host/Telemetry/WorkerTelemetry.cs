@@ -242,6 +242,7 @@ public sealed class WorkerTelemetry : IDisposable
         JobOutcome.Failed => "failed",
         JobOutcome.DeadLettered => "dead_lettered",
         JobOutcome.Delayed => "delayed",
+        JobOutcome.Cancelled => "cancelled",
         _ => "requeued",
     };
 

@@ -64,6 +64,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
             ["RabbitMq:DeadLetterQueue"] = prefix + ".dead",
             ["RabbitMq:ResultsExchange"] = prefix + ".results",
             ["RabbitMq:ResultsQueue"] = prefix + ".results",
+            ["RabbitMq:ControlExchange"] = prefix + ".control",
             ["RabbitMq:PublishTimeout"] = "00:00:10",
             ["Runtime:Embedded"] = "true",
             ["Runtime:SocketPath"] = Path.Combine(Path.GetTempPath(), $"wht-{Guid.NewGuid():N}"[..16] + ".sock"),
@@ -159,6 +160,16 @@ internal sealed class WorkerHarness : IAsyncDisposable
         var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Headers = headers };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _publisher!.BasicPublishAsync("", JobsQueue, mandatory: true, properties, body, timeout.Token);
+    }
+
+    /// <summary>Publishes a cancel request (through the contract's serializer) to the control exchange, once the worker listens.</summary>
+    public Task PublishCancelAsync(string id) => PublishControlRawAsync(ControlSerializer.Serialize(new CancelRequest { Id = id }));
+
+    public async Task PublishControlRawAsync(byte[] body, string routingKey = CancelRequest.RoutingKey)
+    {
+        await Eventually.TrueAsync(() => Task.FromResult(Service<Worker.Host.Consuming.CancelConsumer>().IsListening), TimeSpan.FromSeconds(10));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _publisher!.BasicPublishAsync(Settings["RabbitMq:ControlExchange"]!, routingKey, mandatory: false, new BasicProperties(), body, timeout.Token);
     }
 
     /// <summary>Waits for <paramref name="count"/> results, in arrival order; fails with what arrived on timeout.</summary>
@@ -283,9 +294,20 @@ internal sealed class WorkerHarness : IAsyncDisposable
         consumer.ReceivedAsync += async (_, delivery) =>
         {
             var json = JsonDocument.Parse(delivery.Body).RootElement.Clone();
-            ResultSerializer.TryRead(delivery.Body.Span, out var result, out var batchLine);
+            JobResult? result = null;
+            BatchOutputLine? batchLine = null;
+            JobDelta? delta = null;
+            if (delivery.RoutingKey == JobDelta.RoutingKey)
+            {
+                ResultSerializer.TryReadDelta(delivery.Body.Span, out delta);
+            }
+            else
+            {
+                ResultSerializer.TryRead(delivery.Body.Span, out result, out batchLine);
+            }
+
             var headers = delivery.BasicProperties.Headers is { } h ? new Dictionary<string, object?>(h) : [];
-            _results.Writer.TryWrite(new Delivered(json, result, batchLine, delivery.RoutingKey, delivery.BasicProperties.CorrelationId, headers));
+            _results.Writer.TryWrite(new Delivered(json, result, batchLine, delivery.RoutingKey, delivery.BasicProperties.CorrelationId, headers) { Delta = delta });
             await channel.BasicAckAsync(delivery.DeliveryTag, false);
         };
         await channel.BasicConsumeAsync(Settings["RabbitMq:ResultsQueue"]!, autoAck: false, consumer);
@@ -329,6 +351,7 @@ internal sealed class WorkerHarness : IAsyncDisposable
                 }
 
                 await channel.ExchangeDeleteAsync(Settings["RabbitMq:ResultsExchange"]!);
+                await channel.ExchangeDeleteAsync(Settings["RabbitMq:ControlExchange"]!);
                 await channel.ExchangeDeleteAsync(Settings["RabbitMq:DeadLetterExchange"]!);
             }
             catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
@@ -344,7 +367,10 @@ internal sealed class WorkerHarness : IAsyncDisposable
     /// <summary>One result message: its JSON, and the same read through the contract (our form or Batch output form).</summary>
     public sealed record Delivered(JsonElement Json, JobResult? Result, BatchOutputLine? BatchLine, string RoutingKey, string? CorrelationId, Dictionary<string, object?> Headers)
     {
-        public string Id => Result?.Id ?? BatchLine?.Id ?? "";
+        /// <summary>A live delta (routing key completion.delta), read through the contract.</summary>
+        public JobDelta? Delta { get; init; }
+
+        public string Id => Result?.Id ?? BatchLine?.Id ?? Delta?.Id ?? "";
 
         public string? CustomId => Result?.CustomId ?? BatchLine?.CustomId;
 
