@@ -7,7 +7,7 @@
 # Knobs (environment):
 #   BENCH_QUICK=1            short rounds, 3 rounds, smaller job counts, micro as a dry run (~3 min instead of ~12)
 #   BENCH_ROUNDS=N           rounds per figure (default 5, quick 3)
-#   BENCH_SCENARIOS=a,b      subset of hop,pipeline,scaling,memory,admission (default all)
+#   BENCH_SCENARIOS=a,b      subset of hop,pipeline,scaling,memory,ttft,admission (default all)
 #   BENCH_SKIP_MICRO=1       skip the BenchmarkDotNet suite
 #   BENCH_RUNTIME=inproc     runtime hop with RuntimeServer inside the bench process (default: separate process)
 #   BENCH_MEM_JOBS=N1,N2     RSS checkpoints (default 10000,50000; quick 2000,10000)
@@ -113,7 +113,7 @@ if [[ "${BENCH_SKIP_MICRO:-0}" != 1 ]]; then
   micro_args=(--micro "$WORK/micro")
 fi
 
-if [[ "${BENCH_SCENARIOS:-hop,pipeline,scaling,memory,admission}" =~ pipeline|scaling|memory|admission ]]; then
+if [[ "${BENCH_SCENARIOS:-hop,pipeline,scaling,memory,ttft,admission}" =~ pipeline|scaling|memory|ttft|admission ]]; then
   start_broker
 fi
 

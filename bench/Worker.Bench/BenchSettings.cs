@@ -25,7 +25,7 @@ public sealed class BenchSettings
     /// <summary>Runtime hop, for diagnosis: simulated time to first token sent as X-Sim-Latency (default 0).</summary>
     public int HopLatencyMs { get; init; }
 
-    /// <summary>Scenarios to run: hop, pipeline, scaling, memory, admission.</summary>
+    /// <summary>Scenarios to run: hop, pipeline, scaling, memory, ttft, admission.</summary>
     public required IReadOnlySet<string> Scenarios { get; init; }
 
     /// <summary>Rounds per figure (min/median/max are over these).</summary>
@@ -83,7 +83,7 @@ public sealed class BenchSettings
         var root = Path.GetFullPath(Get("repo", "BENCH_REPO") ?? FindRepoRoot());
         var quick = Get("quick", "BENCH_QUICK") is "1" or "true";
         var bin = Path.Combine("bin", "Release", "net10.0");
-        var scenarios = (Get("scenarios", "BENCH_SCENARIOS") ?? "hop,pipeline,scaling,memory,admission")
+        var scenarios = (Get("scenarios", "BENCH_SCENARIOS") ?? "hop,pipeline,scaling,memory,ttft,admission")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var checkpoints = (Get("memory-jobs", "BENCH_MEM_JOBS") ?? (quick ? "2000,10000" : "10000,50000"))
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();

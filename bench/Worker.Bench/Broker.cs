@@ -146,10 +146,12 @@ public sealed class ResultsCollector : IAsyncDisposable
 {
     private static readonly byte[] Succeeded = Encoding.UTF8.GetBytes("\"status\":\"succeeded\"");
     private static readonly byte[] Duration = Encoding.UTF8.GetBytes("\"duration_ms\":");
+    private static readonly byte[] Ttft = Encoding.UTF8.GetBytes("\"ttft_ms\":");
     private readonly IChannel _channel;
     private bool _checkStatus;
     private long[] _arrivals = [];
     private int[] _durations = [];
+    private double[] _ttfts = [];
     private int _count;
     private int _expected;
     private long _bytes;
@@ -192,6 +194,7 @@ public sealed class ResultsCollector : IAsyncDisposable
     {
         _arrivals = new long[expected];
         _durations = new int[expected];
+        _ttfts = new double[expected];
         _expected = expected;
         _bytes = 0;
         _failed = 0;
@@ -218,6 +221,8 @@ public sealed class ResultsCollector : IAsyncDisposable
         // The worker's own "duration_ms": delivery received → result ready (before the publish and the ack).
         var at = body.IndexOf(Duration);
         _durations[index] = at >= 0 && System.Buffers.Text.Utf8Parser.TryParse(body[(at + Duration.Length)..], out int ms, out _) ? ms : -1;
+        var ttftAt = body.IndexOf(Ttft);
+        _ttfts[index] = ttftAt >= 0 && System.Buffers.Text.Utf8Parser.TryParse(body[(ttftAt + Ttft.Length)..], out double ttft, out _) ? ttft : -1;
         if (index == 0)
         {
             Sample = body.ToArray();
@@ -235,6 +240,9 @@ public sealed class ResultsCollector : IAsyncDisposable
         var known = _durations.Where(d => d >= 0).Order().ToArray();
         return known.Length == 0 ? double.NaN : known[known.Length / 2];
     }
+
+    /// <summary>The results' own <c>ttft_ms</c> (streamed answers) of the last batch, sorted; empty when none carry it.</summary>
+    public double[] TimesToFirstToken() => _ttfts.Where(t => t >= 0).Order().ToArray();
 
     public async Task<long[]> WaitAsync(TimeSpan timeout)
     {

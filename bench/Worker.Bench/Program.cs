@@ -27,7 +27,7 @@ var stack = new Stack(settings);
 var pipeline = new PipelineBench(settings, stack, Log);
 string? brokerVersion = null;
 BrokerClient? broker = null;
-var needsBroker = settings.Scenarios.Overlaps(["pipeline", "scaling", "memory", "admission"]);
+var needsBroker = settings.Scenarios.Overlaps(["pipeline", "scaling", "memory", "admission", "ttft"]);
 if (needsBroker)
 {
     broker = await BrokerClient.ConnectAsync(settings.RabbitUri, "bench");
@@ -75,6 +75,7 @@ await Scenario("hop", async () => report.Hop = await new HopBench(settings, stac
 await Scenario("pipeline", async () => report.Pipeline = await pipeline.RunPipelineAsync(broker!));
 await Scenario("scaling", async () => report.Scaling = await pipeline.RunScalingAsync(broker!));
 await Scenario("memory", async () => report.Memory = await new MemoryBench(settings, stack, pipeline, Log).RunAsync(broker!));
+await Scenario("ttft", async () => report.Ttft = await new TtftBench(settings, stack, Log).RunAsync(broker!));
 await Scenario("admission", async () => report.Admission = await new AdmissionBench(settings, stack, Log).RunAsync(broker!));
 
 if (broker is not null)

@@ -45,6 +45,7 @@ public sealed class BenchReport
     public int ScalingLatencyMs { get; init; }
     public MemoryResult? Memory { get; set; }
     public List<AdmissionRow>? Admission { get; set; }
+    public List<TtftRow>? Ttft { get; set; }
     public List<MicroRow>? Micro { get; set; }
     public List<TargetCheck> Targets { get; } = [];
 
@@ -90,6 +91,12 @@ public sealed class BenchReport
             Targets.Add(new TargetCheck($"3. latency-bound efficiency, L = {ScalingLatencyMs} ms, C ≤ 256", "≥ 0.95 at every C",
                 string.Join(", ", Scaling.Select(r => $"C={r.Concurrency}: {r.Efficiency.Median:0.000}")),
                 Scaling.All(r => r.Efficiency.Median >= 0.95), $"worst C={worst.Concurrency}: {worst.JobsPerSecond.Median:0.0} of {worst.IdealJobsPerSecond:0.0} jobs/s"));
+        }
+
+        if (Ttft?.FirstOrDefault(r => r.Concurrency == 1) is { } t1)
+        {
+            Targets.Add(new TargetCheck("6. time to first token added by worker + runtime, p50 at C=1", "≤ 5 ms", $"{t1.AddedP50Ms:0.0} ms",
+                t1.AddedP50Ms <= 5, $"p50 {t1.P50Ms:0.0} ms for {t1.ConfiguredMs} ms configured in the simulator"));
         }
 
         if (Admission is { Count: > 0 })
@@ -225,9 +232,23 @@ public sealed class BenchReport
             md.AppendLine();
         }
 
+        if (Ttft is { Count: > 0 })
+        {
+            md.AppendLine("## 6. Time to first token (streamed, 32 tokens at 2 ms; the results' own `ttft_ms` vs the simulator's configured first-token time)");
+            md.AppendLine();
+            md.AppendLine("| C | jobs | configured ms | p50 ms | p95 ms | added p50 ms |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            foreach (var r in Ttft)
+            {
+                md.AppendLine(c, $"| {r.Concurrency} | {r.Jobs} | {r.ConfiguredMs} | {r.P50Ms:0.0} | {r.P95Ms:0.0} | {r.AddedP50Ms:0.0} |");
+            }
+
+            md.AppendLine();
+        }
+
         if (Micro is { Count: > 0 })
         {
-            md.AppendLine(c, $"## 6. Micro (BenchmarkDotNet {(Mode.StartsWith("quick", StringComparison.Ordinal) ? "dry run: allocations exact, times indicative" : "ShortRun")}, in-process, MemoryDiagnoser)");
+            md.AppendLine(c, $"## 7. Micro (BenchmarkDotNet {(Mode.StartsWith("quick", StringComparison.Ordinal) ? "dry run: allocations exact, times indicative" : "ShortRun")}, in-process, MemoryDiagnoser)");
             md.AppendLine();
             md.AppendLine("| Benchmark | Params | Mean | Allocated/op |");
             md.AppendLine("|---|---|---|---|");

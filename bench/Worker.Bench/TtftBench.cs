@@ -1,0 +1,60 @@
+namespace Worker.Bench;
+
+/// <summary>Time to first token as the worker reports it (<c>ttft_ms</c>), against the simulator's configured one.</summary>
+public sealed record TtftRow(int Concurrency, int Jobs, int ConfiguredMs, double P50Ms, double P95Ms, double AddedP50Ms);
+
+/// <summary>
+/// Streamed jobs through worker + embedded runtime against a simulator whose first token comes after a fixed time:
+/// what the worker reports above that time is what the worker, the runtime hop and the simulator's HTTP add.
+/// </summary>
+public sealed class TtftBench
+{
+    private const int ConfiguredMs = 200;
+
+    private readonly BenchSettings _settings;
+    private readonly Stack _stack;
+    private readonly Action<string> _log;
+
+    public TtftBench(BenchSettings settings, Stack stack, Action<string> log)
+    {
+        _settings = settings;
+        _stack = stack;
+        _log = log;
+    }
+
+    public async Task<List<TtftRow>> RunAsync(BrokerClient broker)
+    {
+        var (sim, baseAddress) = await _stack.StartSimulatorAsync("sim-ttft", ConfiguredMs, 2);
+        await using var simProcess = sim;
+        var side = new Topology($"bench-{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}-ttft");
+        var rows = new List<TtftRow>();
+        try
+        {
+            foreach (var concurrency in new[] { 1, 16 })
+            {
+                await using var worker = await _stack.StartWorkerAsync(broker, side, baseAddress, concurrency, $"worker-ttft-c{concurrency}");
+                await using var results = await ResultsCollector.StartAsync(broker.Connection, side.ResultsQueue);
+                var jobs = (_settings.Quick ? 20 : 50) * concurrency;
+                results.Expect(jobs);
+                await broker.PublishAsync(side.JobsQueue, Stack.Jobs($"ttft-c{concurrency}", jobs, simTokens: 32, stream: true));
+                await results.WaitAsync(TimeSpan.FromSeconds(60 + jobs));
+                var ttft = results.TimesToFirstToken();
+                if (ttft.Length == 0)
+                {
+                    throw new InvalidOperationException("no result carried ttft_ms");
+                }
+
+                var p50 = ttft[ttft.Length / 2];
+                var p95 = ttft[(int)(ttft.Length * 0.95)];
+                rows.Add(new TtftRow(concurrency, jobs, ConfiguredMs, Math.Round(p50, 1), Math.Round(p95, 1), Math.Round(p50 - ConfiguredMs, 1)));
+                _log($"ttft c={concurrency}: p50 {p50:0.0} ms, p95 {p95:0.0} ms for {ConfiguredMs} ms configured (added p50 {p50 - ConfiguredMs:0.0} ms)");
+            }
+        }
+        finally
+        {
+            await broker.DeleteAsync(side);
+        }
+
+        return rows;
+    }
+}
