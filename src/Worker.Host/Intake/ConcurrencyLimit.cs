@@ -4,7 +4,7 @@ namespace Worker.Host.Intake;
 /// How many calls one endpoint gets at once, adapted to it (TCP Vegas, as Netflix's concurrency-limits use it):
 /// latency above the best seen means requests queue at the server, by about
 /// <c>limit × (1 − best/latency)</c> of them. Fewer than <see cref="Alpha"/> queued: one more call allowed; more than
-/// <see cref="Beta"/>: one fewer. A 429 or an overload (503, timeout) cuts the limit by a quarter. Servers that send
+/// <see cref="Beta"/>: one fewer. An overload (503/529, a 429 without rate-limit headers) cuts the limit by a quarter. Servers that send
 /// no rate-limit headers (vLLM, TGI, llama.cpp) are kept near their capacity this way alone. Pure: every method takes
 /// the time.
 /// </summary>

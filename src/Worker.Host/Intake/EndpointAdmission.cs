@@ -17,8 +17,11 @@ internal sealed class EndpointAdmission : IDisposable
     private TaskCompletionSource _released = NewSignal();
 
     // Until the endpoint has answered once, one call at a time: its first answer carries the limits, and a burst sent
-    // before knowing them is a burst of 429s.
+    // before knowing them is a burst of 429s. For at most ProbeTime, so an endpoint that hangs costs the jobs behind
+    // the first call a second, not an attempt's timeout.
+    private static readonly TimeSpan ProbeTime = TimeSpan.FromSeconds(1);
     private bool _answered;
+    private TimeSpan? _firstSentAt;
 
     public EndpointAdmission(EndpointPacer pacer, ConcurrencyLimit concurrency, TimeSpan maxWait, TimeProvider time)
     {
@@ -89,7 +92,11 @@ internal sealed class EndpointAdmission : IDisposable
                 Task released;
                 lock (_lock)
                 {
-                    if (_concurrency.InFlight >= (_answered ? _concurrency.Limit : 1))
+                    if (!_answered && _firstSentAt is { } first && now - first < ProbeTime && _concurrency.InFlight >= 1)
+                    {
+                        (wait, reason) = (ProbeTime - (now - first), "first_answer");
+                    }
+                    else if (_concurrency.InFlight >= _concurrency.Limit)
                     {
                         (wait, reason) = (TimeSpan.MaxValue, "concurrency");
                     }
@@ -98,6 +105,7 @@ internal sealed class EndpointAdmission : IDisposable
                         var (paced, why) = _pacer.TryTake(now, ticket.EstimatedTokens);
                         if (paced == TimeSpan.Zero)
                         {
+                            _firstSentAt ??= now;
                             _concurrency.TryAcquire();
                             return (now, now - start, reason);
                         }

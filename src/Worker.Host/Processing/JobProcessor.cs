@@ -261,8 +261,10 @@ public sealed partial class JobProcessor
                     owner._admissionTelemetry.RateLimited(ticket.Model, ex.RateLimit?.LimitedBy);
                 }
 
-                // A 429 with rate-limit headers is the pacer's business; one without says "too many at once".
-                var overloaded = ex.StatusCode is 503 or 529 || ex.ErrorClass == ErrorClass.Timeout || (limited && ex.RateLimit is not { HasRequests: true } and not { HasTokens: true });
+                // "Too many at once": a 503/529, or a 429 without rate-limit headers (one with them is the pacer's
+                // business). Not a timeout: that may be the job's own deadline, or a hung endpoint, which the outage
+                // breaker handles.
+                var overloaded = ex.StatusCode is 503 or 529 || (limited && ex.RateLimit is not { HasRequests: true } and not { HasTokens: true });
                 lease.Complete(new CallReport(ex.RateLimit, limited, overloaded, ex.RetryAfter, null, Sent: !ex.RuntimeUnavailable));
                 throw;
             }
