@@ -236,11 +236,11 @@ public sealed class BenchReport
         {
             md.AppendLine("## 6. Time to first token (streamed, 32 tokens at 2 ms; the results' own `ttft_ms` vs a plain HttpClient's first content chunk from the same simulator)");
             md.AppendLine();
-            md.AppendLine("| C | jobs | configured ms | direct p50 ms | worker p50 ms | worker p95 ms | added p50 ms |");
-            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.AppendLine("| C | jobs | configured ms | direct p50 ms | worker p50 ms | worker p95 ms | added p50 ms | worker CPU µs/streamed job |");
+            md.AppendLine("|---|---|---|---|---|---|---|---|");
             foreach (var r in Ttft)
             {
-                md.AppendLine(c, $"| {r.Concurrency} | {r.Jobs} | {r.ConfiguredMs} | {r.DirectP50Ms:0.0} | {r.P50Ms:0.0} | {r.P95Ms:0.0} | {r.AddedP50Ms:0.0} |");
+                md.AppendLine(c, $"| {r.Concurrency} | {r.Jobs} | {r.ConfiguredMs} | {r.DirectP50Ms:0.0} | {r.P50Ms:0.0} | {r.P95Ms:0.0} | {r.AddedP50Ms:0.0} | {r.WorkerCpuMicrosPerJob:0} |");
             }
 
             md.AppendLine();

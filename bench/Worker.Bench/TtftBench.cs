@@ -1,7 +1,7 @@
 namespace Worker.Bench;
 
 /// <summary>Time to first token as the worker reports it (<c>ttft_ms</c>), against the simulator's configured one.</summary>
-public sealed record TtftRow(int Concurrency, int Jobs, int ConfiguredMs, double DirectP50Ms, double P50Ms, double P95Ms, double AddedP50Ms);
+public sealed record TtftRow(int Concurrency, int Jobs, int ConfiguredMs, double DirectP50Ms, double P50Ms, double P95Ms, double AddedP50Ms, double WorkerCpuMicrosPerJob);
 
 /// <summary>
 /// Streamed jobs through worker + embedded runtime against a simulator whose first token comes after a fixed time.
@@ -39,8 +39,10 @@ public sealed class TtftBench
                 await using var results = await ResultsCollector.StartAsync(broker.Connection, side.ResultsQueue);
                 var jobs = (_settings.Quick ? 20 : 50) * concurrency;
                 results.Expect(jobs);
+                var cpuBefore = worker.CpuSeconds();
                 await broker.PublishAsync(side.JobsQueue, Stack.Jobs($"ttft-c{concurrency}", jobs, simTokens: 32, stream: true));
                 await results.WaitAsync(TimeSpan.FromSeconds(60 + jobs));
+                var cpuPerJob = (worker.CpuSeconds() - cpuBefore) * 1_000_000 / jobs;
                 var ttft = results.TimesToFirstToken();
                 if (ttft.Length == 0)
                 {
@@ -49,8 +51,8 @@ public sealed class TtftBench
 
                 var p50 = ttft[ttft.Length / 2];
                 var p95 = ttft[(int)(ttft.Length * 0.95)];
-                rows.Add(new TtftRow(concurrency, jobs, ConfiguredMs, Math.Round(direct, 1), Math.Round(p50, 1), Math.Round(p95, 1), Math.Round(p50 - direct, 1)));
-                _log($"ttft c={concurrency}: p50 {p50:0.0} ms, p95 {p95:0.0} ms; direct p50 {direct:0.0} ms (added p50 {p50 - direct:0.0} ms)");
+                rows.Add(new TtftRow(concurrency, jobs, ConfiguredMs, Math.Round(direct, 1), Math.Round(p50, 1), Math.Round(p95, 1), Math.Round(p50 - direct, 1), Math.Round(cpuPerJob)));
+                _log($"ttft c={concurrency}: p50 {p50:0.0} ms, p95 {p95:0.0} ms; direct p50 {direct:0.0} ms (added p50 {p50 - direct:0.0} ms); worker CPU {cpuPerJob:0} µs/job");
             }
         }
         finally
