@@ -112,4 +112,32 @@ public sealed class ProviderEndpointsTests(RabbitMqBrokerFixture broker)
 
         Assert.True(down.Stats.TotalRequests >= 4, $"primary saw {down.Stats.TotalRequests} requests");
     }
+
+    [Fact]
+    public async Task No_fallback_once_a_token_has_streamed()
+    {
+        // The primary drops every stream half-way through its answer: the job saw tokens, so it is not sent elsewhere.
+        await using var dropping = await SimulatorServer.StartAsync(new SimulatorOptions
+        {
+            Models = ["gpt-4o"],
+            Faults = { Rate = 1, Modes = ["drop"] },
+        });
+        await using var harness = await WorkerHarness.StartAsync(broker, Models(), s =>
+        {
+            Endpoint(s, "primary", "openai", new Uri(dropping.BaseAddress, "v1").ToString(), "gpt-4o");
+            Endpoint(s, "secondary", "openai", s["Llm:BaseUrl"]!, "gpt-4o-mini");
+            s["Llm:Fallbacks:gpt-4o:0"] = "secondary/gpt-4o";
+            s["Resilience:MaxRetryAttempts"] = "1";
+        });
+        harness.Simulator.Stats.Reset();
+        await harness.PublishAsync(["""{"id":"mid-stream","model":"gpt-4o","prompt":"Tell me a long story about streams","stream":true}"""]);
+
+        var result = Assert.Single(await harness.ResultsAsync(1));
+
+        Assert.Equal(JobStatus.Failed, result.Status);
+        Assert.Equal("primary", result.Json.GetProperty("endpoint").GetString());
+        Assert.False(result.Json.TryGetProperty("chain", out _));
+        Assert.Equal(0, harness.Simulator.Stats.TotalRequests);
+        Assert.True(dropping.Stats.TotalRequests >= 1);
+    }
 }
