@@ -79,7 +79,7 @@ public sealed partial class JobProcessor
             // Never sent: the job names an endpoint (or a model for it) this worker does not have.
             var refused = SafeText.Escape(routeError);
             LogFailed(_logger, job.Id, ErrorClass.InvalidRequest, refused);
-            var failed = _results.Failed(job, job.Request.Model ?? "", new JobError(nameof(ErrorClass.InvalidRequest), refused, null, false), delivery.PriorAttempts, delivery);
+            var failed = _results.Failed(job, job.Request.Model, new JobError(nameof(ErrorClass.InvalidRequest), refused, null, false), delivery.PriorAttempts, delivery);
             return new Disposition.Answer(failed with { Endpoint = job.Endpoint });
         }
 
