@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Worker.Connector.OpenAi;
+using Worker.Host.Configuration;
 using Worker.Runtime.Configuration;
 
 namespace Worker.Host;
@@ -18,14 +19,31 @@ internal static class EmbeddedRuntime
     public static IServiceCollection AddEmbeddedRuntime(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddConnectorRuntime(configuration);
-        services.AddOptions<RuntimeServerOptions>().PostConfigure<IOptions<OpenAiOptions>>((runtime, llm) =>
+        services.AddOptions<RuntimeServerOptions>().PostConfigure<IOptions<OpenAiOptions>, IOptions<LlmHostOptions>>((runtime, llm, host) =>
         {
-            if (runtime.AllowedHosts.Count == 0 && Uri.TryCreate(llm.Value.BaseUrl, UriKind.Absolute, out var endpoint))
+            if (runtime.AllowedHosts.Count == 0)
             {
-                // Host and port, the scheme's default port included: a bare host would allow every port of it.
-                runtime.AllowedHosts.Add(AllowedHostEntry.For(endpoint));
+                foreach (var entry in AllowedHosts(llm.Value, host.Value))
+                {
+                    runtime.AllowedHosts.Add(entry);
+                }
             }
         });
         return services;
+    }
+
+    /// <summary>
+    /// The allowlist derived from configuration: the host and port of the default endpoint and of every named one,
+    /// each once. Host and port, the scheme's default port included: a bare host would allow every port of it.
+    /// </summary>
+    public static IReadOnlyList<string> AllowedHosts(OpenAiOptions llm, LlmHostOptions host)
+    {
+        ArgumentNullException.ThrowIfNull(llm);
+        ArgumentNullException.ThrowIfNull(host);
+        var urls = new[] { llm.BaseUrl }.Concat(host.Endpoints.Values.Select(e => e.BaseUrl));
+        return [.. urls
+            .Select(url => Uri.TryCreate(url, UriKind.Absolute, out var endpoint) ? AllowedHostEntry.For(endpoint) : null)
+            .OfType<string>()
+            .Distinct(StringComparer.OrdinalIgnoreCase)];
     }
 }

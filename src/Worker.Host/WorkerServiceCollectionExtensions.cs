@@ -5,11 +5,13 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Worker.Connector;
+using Worker.Connector.Client;
 using Worker.Connector.OpenAi;
 using Worker.Host.Cancelling;
 using Worker.Host.Configuration;
 using Worker.Host.Consuming;
 using Worker.Host.Contracts;
+using Worker.Host.Endpoints;
 using Worker.Host.Handling;
 using Worker.Host.Health;
 using Worker.Host.Intake;
@@ -56,6 +58,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobAdmission>();
         services.AddSingleton(sp => JobParserFor(sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IOptions<ParameterPolicyOptions>>().Value));
         services.AddSingleton<IChatCompletionClient>(sp => sp.GetRequiredService<OpenAiChatClient>());
+        // The default endpoint (Llm:BaseUrl) and the named ones (Llm:Endpoints), one client each over the shared runtime client.
+        services.AddSingleton(sp => new ChatEndpoints(sp.GetRequiredService<IChatCompletionClient>(), sp.GetRequiredService<RuntimeClient>(), sp.GetRequiredService<IOptions<LlmHostOptions>>()));
         services.AddSingleton<ResultBuilder>();
         services.AddSingleton<JobProcessor>();
         services.AddSingleton<JobHandler>();

@@ -38,6 +38,9 @@ public sealed record Job
 
     /// <summary>Live deltas asked for (<c>"deltas": true/false</c>); null = the worker's default (<c>Worker:Deltas</c>).</summary>
     public bool? Deltas { get; init; }
+
+    /// <summary>The named endpoint asked for (<c>"endpoint"</c>); null = routed by the model.</summary>
+    public string? Endpoint { get; init; }
 }
 
 /// <summary>

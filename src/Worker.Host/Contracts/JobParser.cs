@@ -153,12 +153,18 @@ public sealed class JobParser
             return JobParseResult.Invalid($"invalid_parameter: ttl_seconds must be in (0, {JobContract.MaxTtl.TotalSeconds}]", id, tenant);
         }
 
+        if (document.Endpoint is not null && !Configuration.LlmHostOptions.IsEndpointName(document.Endpoint))
+        {
+            return JobParseResult.Invalid("invalid_parameter: endpoint must be 1 to 64 letters, digits, '-', '_' or '.'", id, tenant);
+        }
+
         var valid = Valid(id, tenant, document.Model, document.Stream, messages, parameters, document.Metadata, JobForm.Native);
         return valid.Job is null ? valid : JobParseResult.Valid(valid.Job with
         {
             Deadline = document.Deadline,
             Ttl = document.TtlSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             Deltas = document.Deltas,
+            Endpoint = document.Endpoint,
         });
     }
 

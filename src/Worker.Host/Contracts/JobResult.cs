@@ -30,6 +30,21 @@ public sealed record JobResult
     [JsonPropertyName("model")]
     public string? Model { get; init; }
 
+    /// <summary>The provider that answered (or was asked): openai, anthropic or gemini. Absent for jobs not run.</summary>
+    [JsonPropertyName("provider")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Provider { get; init; }
+
+    /// <summary>The named endpoint that answered (or was asked last); <c>default</c> for the single-endpoint configuration.</summary>
+    [JsonPropertyName("endpoint")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Endpoint { get; init; }
+
+    /// <summary>When the job fell back: the endpoints tried, in order (the last one answered, or failed last).</summary>
+    [JsonPropertyName("chain")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Chain { get; init; }
+
     [JsonPropertyName("content")]
     public string? Content { get; init; }
 

@@ -7,6 +7,7 @@ using Worker.Connector;
 using Worker.Connector.OpenAi;
 using Worker.Host.Configuration;
 using Worker.Host.Contracts;
+using Worker.Host.Endpoints;
 using Worker.Host.Handling;
 using Worker.Host.Intake;
 using Worker.Host.Resilience;
@@ -18,7 +19,7 @@ namespace Worker.Host.Processing;
 /// <summary>One valid job: its chat request through the <c>llm</c> pipeline, in a <c>chat</c> span; the end becomes a disposition.</summary>
 public sealed partial class JobProcessor
 {
-    private readonly IChatCompletionClient _chat;
+    private readonly ChatEndpoints _endpoints;
     private readonly ResiliencePipeline _pipeline;
     private readonly IntakeController _intake;
     private readonly JobAdmission _admission;
@@ -27,7 +28,6 @@ public sealed partial class JobProcessor
     private readonly ResultBuilder _results;
     private readonly ResilienceOptions _resilience;
     private readonly ILogger<JobProcessor> _logger;
-    private readonly Uri? _server;
     private readonly TimeProvider _time;
     private readonly WorkerOptions _worker;
     private readonly IDeltaPublisher? _deltas;
@@ -44,11 +44,12 @@ public sealed partial class JobProcessor
         ILogger<JobProcessor> logger,
         TimeProvider? time = null,
         IOptions<WorkerOptions>? worker = null,
-        IDeltaPublisher? deltas = null)
+        IDeltaPublisher? deltas = null,
+        ChatEndpoints? endpoints = null)
     {
         ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(resilience);
-        _chat = chat;
+        _endpoints = endpoints ?? ChatEndpoints.Single(chat);
         _pipeline = pipelines.GetPipeline(PipelineNames.Llm);
         _intake = intake;
         _admission = admission;
@@ -60,7 +61,6 @@ public sealed partial class JobProcessor
         _time = time ?? TimeProvider.System;
         _worker = worker?.Value ?? new WorkerOptions();
         _deltas = deltas;
-        _server = Uri.TryCreate(chat.Endpoint, UriKind.Absolute, out var endpoint) ? endpoint : null;
     }
 
     /// <summary>
@@ -73,7 +73,17 @@ public sealed partial class JobProcessor
         ArgumentNullException.ThrowIfNull(job);
         using var linked = cancelledById.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, cancelledById) : null;
         var token = linked?.Token ?? cancellationToken;
-        var model = job.Request.Model ?? _chat.DefaultModel;
+        var (routes, routeError) = _endpoints.Resolve(job.Endpoint, job.Request.Model);
+        if (routeError is not null)
+        {
+            // Never sent: the job names an endpoint (or a model for it) this worker does not have.
+            var refused = SafeText.Escape(routeError);
+            LogFailed(_logger, job.Id, ErrorClass.InvalidRequest, refused);
+            var failed = _results.Failed(job, job.Request.Model, new JobError(nameof(ErrorClass.InvalidRequest), refused, null, false), delivery.PriorAttempts, delivery);
+            return new Disposition.Answer(failed with { Endpoint = job.Endpoint });
+        }
+
+        var model = routes[0].Model;
         var prompt = _admission.Estimator.CountPrompt(job.Request, model);
         var estimate = prompt + _admission.Estimator.MaxOutput(job.Request);
 
@@ -98,20 +108,19 @@ public sealed partial class JobProcessor
 
         var remaining = deadline - _time.GetUtcNow();
         var request = job.Request with { Model = model, IncludeUsage = true };
-        using var activity = _telemetry.StartChat(request, _server);
+        using var activity = _telemetry.StartChat(request, routes[0].Endpoint.Server, routes[0].Endpoint.Provider);
         var started = Stopwatch.GetTimestamp();
         // A streamed job is watched for its partial text (answered on cancel) and, when it asked, live deltas.
         await using var stream = request.Stream
             ? new JobStream(job, job.Deltas ?? _worker.Deltas ? _deltas : null, _worker.DeltaInterval, _worker.DeltaMaxPieces, _logger, _time)
             : null;
-        var run = new RunState(this, request, new AdmissionTicket(_chat.Endpoint, model, estimate, deadline), stream, delivery.PriorAttempts);
-        var context = ResilienceContextPool.Shared.Get(token);
-        context.Properties.Set(LlmPipeline.JobBudget, remaining);
+        var run = new RunState(this, request, estimate, deadline, stream, delivery.PriorAttempts);
         try
         {
-            var completion = await _pipeline.ExecuteAsync(static async (ctx, state) => await state.AttemptAsync(ctx.CancellationToken), context, run);
+            var completion = await RunChainAsync(job, routes, run, token);
+            model = run.Route.Model;
             run.Annotate(activity);
-            _telemetry.ChatSucceeded(activity, completion, model, _server, Stopwatch.GetElapsedTime(started));
+            _telemetry.ChatSucceeded(activity, completion, model, run.Server, Stopwatch.GetElapsedTime(started), completion.Provider ?? run.Route.Endpoint.Provider);
             if (completion.Usage is { } usage)
             {
                 _admission.SettleTenant(job.Tenant, estimate, usage.PromptTokens + usage.CompletionTokens);
@@ -124,13 +133,13 @@ public sealed partial class JobProcessor
                 await stream.CompleteAsync(cancellationToken);
             }
 
-            return new Disposition.Answer(_results.Succeeded(job, model, completion, delivery.PriorAttempts + run.Attempts, delivery));
+            return new Disposition.Answer(run.Routed(_results.Succeeded(job, model, completion, delivery.PriorAttempts + run.Attempts, delivery), completion.Provider));
         }
         catch (Exception) when (cancelledById.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             // Whatever the stopped call threw: the job was cancelled by request, and says how far it got.
             run.Annotate(activity);
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), JobStatus.Cancelled);
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), JobStatus.Cancelled, provider: run.Route.Endpoint.Provider);
             if (stream is not null)
             {
                 await stream.CompleteAsync(cancellationToken);
@@ -138,12 +147,12 @@ public sealed partial class JobProcessor
 
             var partial = stream?.PartialText;
             LogCancelled(_logger, job.Id, partial?.Length ?? 0);
-            return new Disposition.Answer(_results.Cancelled(job, model, partial, delivery.PriorAttempts + run.Attempts, delivery));
+            return new Disposition.Answer(run.Routed(_results.Cancelled(job, model, partial, delivery.PriorAttempts + run.Attempts, delivery)));
         }
         catch (AdmissionDeferredException ex) when (!cancellationToken.IsCancellationRequested)
         {
             run.Annotate(activity);
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ex.PastDeadline ? ResultBuilder.ExpiredClass : "deferred");
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), ex.PastDeadline ? ResultBuilder.ExpiredClass : "deferred", provider: run.Route.Endpoint.Provider);
             if (ex.PastDeadline)
             {
                 return Expire(job, model, $"expired: the endpoint's limits ({ex.Reason}) would not admit it before its deadline ({deadline:O})", delivery.PriorAttempts + run.Attempts, delivery);
@@ -155,16 +164,16 @@ public sealed partial class JobProcessor
         catch (AdmissionRefusedException ex) when (!cancellationToken.IsCancellationRequested)
         {
             var reason = SafeText.Escape(ex.Message);
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.InvalidRequest));
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.InvalidRequest), provider: run.Route.Endpoint.Provider);
             LogFailed(_logger, job.Id, ErrorClass.InvalidRequest, reason);
-            return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.InvalidRequest), reason, null, false), delivery.PriorAttempts + run.Attempts, delivery));
+            return new Disposition.Answer(run.Routed(_results.Failed(job, model, new JobError(nameof(ErrorClass.InvalidRequest), reason, null, false), delivery.PriorAttempts + run.Attempts, delivery)));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested
             && (LlmPipeline.IsOutage(ex) || (ex is ConnectorException { IsRetryable: true } && _intake.IsPaused)))
         {
             // An outage (or a retryable failure while one is declared) is not this job's fault: requeue it.
             var reason = SafeText.Escape(ex.Message);
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), "outage");
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), "outage", provider: run.Route.Endpoint.Provider);
             _intake.ReportOutage(reason);
             LogRequeued(_logger, job.Id, reason);
             return new Disposition.Requeue(reason, job.Id);
@@ -172,40 +181,73 @@ public sealed partial class JobProcessor
         catch (ConnectorException ex)
         {
             var reason = SafeText.Escape(ex.Message);
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ex.ErrorClass.ToString(), ex.StatusCode);
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), ex.ErrorClass.ToString(), ex.StatusCode, provider: run.Route.Endpoint.Provider);
             LogFailed(_logger, job.Id, ex.ErrorClass, reason);
-            return new Disposition.Answer(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), delivery.PriorAttempts + run.Attempts, delivery));
+            return new Disposition.Answer(run.Routed(_results.Failed(job, model, new JobError(ex.ErrorClass.ToString(), reason, ex.StatusCode, ex.IsRetryable), delivery.PriorAttempts + run.Attempts, delivery)));
         }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested && remaining < _resilience.TotalTimeout)
         {
             // The job's own deadline was the tighter budget.
             run.Annotate(activity);
             var reason = $"expired: the job's deadline ({deadline:O}) passed after {run.Attempts} attempt(s)";
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), ResultBuilder.ExpiredClass);
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), ResultBuilder.ExpiredClass, provider: run.Route.Endpoint.Provider);
             LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
-            return new Disposition.Answer(_results.Expired(job, model, reason, delivery.PriorAttempts + run.Attempts, delivery));
+            return new Disposition.Answer(run.Routed(_results.Expired(job, model, reason, delivery.PriorAttempts + run.Attempts, delivery)));
         }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested && run.RateLimited > 0)
         {
             // The run's budget went on waiting for the endpoint's limits, which never ends a job before its deadline:
             // it waits on in a delay queue.
             run.Annotate(activity);
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), "deferred");
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), "deferred", provider: run.Route.Endpoint.Provider);
             LogDelayed(_logger, job.Id, "rate_limited", 1);
             return new Disposition.Delay(TimeSpan.FromSeconds(1), "admission: the endpoint kept answering 429", job.Id, delivery.PriorAttempts + run.Attempts);
         }
         catch (Exception ex) when (LlmPipeline.IsBudgetExhausted(ex) && !cancellationToken.IsCancellationRequested)
         {
             var reason = $"The job's total budget (Resilience:TotalTimeout = {_resilience.TotalTimeout}) ran out after {run.Attempts} attempt(s).";
-            _telemetry.ChatFailed(activity, model, _server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.Timeout));
+            _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), nameof(ErrorClass.Timeout), provider: run.Route.Endpoint.Provider);
             LogFailed(_logger, job.Id, ErrorClass.Timeout, reason);
-            return new Disposition.Answer(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), delivery.PriorAttempts + run.Attempts, delivery));
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
+            return new Disposition.Answer(run.Routed(_results.Failed(job, model, new JobError(nameof(ErrorClass.Timeout), reason, null, true), delivery.PriorAttempts + run.Attempts, delivery)));
         }
     }
+
+    /// <summary>
+    /// The job's candidates in order: each runs the whole <c>llm</c> pipeline (its retries included); the next is
+    /// tried only when this one is overloaded, down or cannot admit the job in time, and never once a token arrived.
+    /// </summary>
+    private async Task<ChatCompletion> RunChainAsync(Job job, IReadOnlyList<ChatRoute> routes, RunState run, CancellationToken cancellationToken)
+    {
+        for (var i = 0; ; i++)
+        {
+            run.Use(routes[i]);
+            var context = ResilienceContextPool.Shared.Get(cancellationToken);
+            context.Properties.Set(LlmPipeline.JobBudget, run.Deadline - _time.GetUtcNow());
+            try
+            {
+                return await _pipeline.ExecuteAsync(static async (ctx, state) => await state.AttemptAsync(ctx.CancellationToken), context, run);
+            }
+            catch (Exception ex) when (i + 1 < routes.Count && !cancellationToken.IsCancellationRequested && !run.FirstTokenSeen && FallbackReason(ex, run) is { } reason)
+            {
+                LogFallback(_logger, job.Id, routes[i].Endpoint.Name, routes[i + 1].Endpoint.Name, reason);
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+    }
+
+    /// <summary>Why the current endpoint cannot answer and the next may: overloaded, down, or not admitting in time; else null.</summary>
+    private static string? FallbackReason(Exception exception, RunState run) => exception switch
+    {
+        AdmissionDeferredException deferred => $"admission: {deferred.Reason}",
+        ConnectorException { RuntimeUnavailable: true } => null,
+        ConnectorException { ErrorClass: ErrorClass.Transient or ErrorClass.RateLimited or ErrorClass.Timeout } connector => $"overloaded: {connector.ErrorClass} {connector.StatusCode}",
+        _ when LlmPipeline.IsOutage(exception) => "down: circuit open",
+        _ when LlmPipeline.IsBudgetExhausted(exception) && run.RateLimited > 0 => "overloaded: rate limited",
+        _ => null,
+    };
 
     private Disposition.Answer Expire(Job job, string model, string reason, int attempts, JobDelivery delivery)
     {
@@ -214,9 +256,39 @@ public sealed partial class JobProcessor
     }
 
     /// <summary>One job's run through the pipeline: each attempt waits for admission, then calls, then reports how it went.</summary>
-    private sealed class RunState(JobProcessor owner, ChatCompletionRequest request, AdmissionTicket ticket, JobStream? stream, int priorAttempts)
+    private sealed class RunState(JobProcessor owner, ChatCompletionRequest request, int estimate, DateTimeOffset deadline, JobStream? stream, int priorAttempts)
     {
         private static readonly TimeSpan MinUsefulTime = TimeSpan.FromMilliseconds(50);
+        private readonly List<string> _chain = [];
+        private AdmissionTicket _ticket;
+        private ChatCompletionRequest _request = null!;
+
+        public DateTimeOffset Deadline => deadline;
+
+        /// <summary>The candidate being tried (the last one tried, after the run).</summary>
+        public ChatRoute Route { get; private set; } = null!;
+
+        public Uri? Server => Route.Endpoint.Server;
+
+        public bool FirstTokenSeen => stream?.FirstTokenSeen ?? false;
+
+        /// <summary>The next candidate: its endpoint's admission (limits are per endpoint and model) and its model.</summary>
+        public void Use(ChatRoute route)
+        {
+            Route = route;
+            _chain.Add(route.Endpoint.Name);
+            _ticket = new AdmissionTicket(route.Endpoint.Client.Endpoint, route.Model, estimate, deadline);
+            _request = request with { Model = route.Model };
+        }
+
+        /// <summary>The result with the provider and endpoint that answered (or were tried last), and the chain when it fell back.</summary>
+        public JobResult Routed(JobResult result, string? provider = null) => result with
+        {
+            Provider = provider ?? Route.Endpoint.Provider,
+            Endpoint = Route.Endpoint.Name,
+            Model = result.Model is null ? null : Route.Model,
+            Chain = _chain.Count > 1 ? [.. _chain] : null,
+        };
 
         public int Attempts { get; private set; }
 
@@ -227,6 +299,7 @@ public sealed partial class JobProcessor
 
         public async Task<ChatCompletion> AttemptAsync(CancellationToken cancellationToken)
         {
+            var ticket = _ticket;
             var lease = await owner._admission.AcquireAsync(ticket, cancellationToken);
             _waited += lease.Waited;
             _waitReason = lease.Reason ?? _waitReason;
@@ -245,8 +318,8 @@ public sealed partial class JobProcessor
             var started = owner._time.GetTimestamp();
             try
             {
-                var completion = await owner._chat.CompleteAsync(
-                    request with { Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1), Observer = stream ?? request.Observer },
+                var completion = await Route.Endpoint.Client.CompleteAsync(
+                    _request with { Timeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromMilliseconds(1), Observer = stream ?? _request.Observer },
                     cancellationToken);
                 // Time to first token when streamed: it grows with a queue at the server, not with the answer's length.
                 lease.Complete(new CallReport(completion.RateLimit, false, false, null, completion.TimeToFirstToken ?? owner._time.GetElapsedTime(started), Sent: true));
@@ -290,6 +363,9 @@ public sealed partial class JobProcessor
             }
         }
     }
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Job {JobId} falls back from endpoint {From} to {To} ({Reason})")]
+    private static partial void LogFallback(ILogger logger, string jobId, string from, string to, string reason);
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Job {JobId} cancelled by request after {Characters} characters of its answer")]
     private static partial void LogCancelled(ILogger logger, string jobId, int characters);

@@ -23,7 +23,7 @@ public sealed class ResultBuilder
             Completion = completion,
         };
 
-    public JobResult Failed(Job job, string model, JobError error, int attempts, JobDelivery delivery) =>
+    public JobResult Failed(Job job, string? model, JobError error, int attempts, JobDelivery delivery) =>
         For(job, model, attempts, delivery) with { Error = error };
 
     /// <summary>A failed <c>Expired</c> result: the job's deadline passed before it could be answered.</summary>

@@ -66,7 +66,16 @@ public sealed partial class JobStream : IChatStreamObserver, IAsyncDisposable
         }
     }
 
-    public ValueTask OnFirstTokenAsync(TimeSpan timeToFirstToken, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>True once any attempt of this job saw its first token (a fallback to another endpoint is then too late).</summary>
+    public bool FirstTokenSeen => Volatile.Read(ref _firstTokenSeen);
+
+    private bool _firstTokenSeen;
+
+    public ValueTask OnFirstTokenAsync(TimeSpan timeToFirstToken, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _firstTokenSeen, true);
+        return ValueTask.CompletedTask;
+    }
 
     public ValueTask OnDeltaAsync(ChatDelta delta, CancellationToken cancellationToken)
     {

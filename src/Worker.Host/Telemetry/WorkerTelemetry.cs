@@ -50,7 +50,7 @@ public sealed class WorkerTelemetry : IDisposable
             "Time from sending a streamed chat request to its first content or tool-call chunk.", tags: null, SecondsBuckets);
     }
 
-    /// <summary>The gen_ai provider the worker talks to.</summary>
+    /// <summary>The gen_ai provider of the default endpoint (named endpoints name their own).</summary>
     public const string ProviderName = "openai";
 
     public ActivitySource ActivitySource { get; } = new(SourceName);
@@ -128,14 +128,14 @@ public sealed class WorkerTelemetry : IDisposable
     }
 
     /// <summary>The client span of one job's LLM call (all its attempts).</summary>
-    public Activity? StartChat(ChatCompletionRequest request, Uri? server)
+    public Activity? StartChat(ChatCompletionRequest request, Uri? server, string provider = ProviderName)
     {
         ArgumentNullException.ThrowIfNull(request);
         var activity = ActivitySource.StartActivity($"chat {request.Model}", ActivityKind.Client);
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("gen_ai.operation.name", "chat");
-            activity.SetTag("gen_ai.provider.name", ProviderName);
+            activity.SetTag("gen_ai.provider.name", provider);
             activity.SetTag("gen_ai.request.model", request.Model);
             if (server is not null)
             {
@@ -157,11 +157,13 @@ public sealed class WorkerTelemetry : IDisposable
         return activity;
     }
 
-    public void ChatSucceeded(Activity? activity, ChatCompletion completion, string model, Uri? server, TimeSpan elapsed)
+    public void ChatSucceeded(Activity? activity, ChatCompletion completion, string model, Uri? server, TimeSpan elapsed, string provider = ProviderName)
     {
         ArgumentNullException.ThrowIfNull(completion);
         if (activity is not null)
         {
+            // The provider that answered: after a fallback, not necessarily the one the span started with.
+            activity.SetTag("gen_ai.provider.name", provider);
             activity.SetTag("gen_ai.response.model", completion.Model);
             activity.SetTag("gen_ai.response.id", completion.Id);
             activity.SetTag("gen_ai.response.finish_reasons", completion.Choices.Select(c => c.FinishReason ?? "").ToArray());
@@ -172,7 +174,7 @@ public sealed class WorkerTelemetry : IDisposable
             }
         }
 
-        var tags = OperationTags(model, completion.Model, server, errorType: null);
+        var tags = OperationTags(provider, model, completion.Model, server, errorType: null);
         _operationDuration.Record(elapsed.TotalSeconds, tags);
         if (completion.TimeToFirstToken is { } ttft)
         {
@@ -184,18 +186,18 @@ public sealed class WorkerTelemetry : IDisposable
 
         if (completion.Usage is { } used)
         {
-            var input = OperationTags(model, completion.Model, server, errorType: null);
+            var input = OperationTags(provider, model, completion.Model, server, errorType: null);
             input.Add("gen_ai.token.type", "input");
             _tokens.Record(used.PromptTokens, input);
-            var output = OperationTags(model, completion.Model, server, errorType: null);
+            var output = OperationTags(provider, model, completion.Model, server, errorType: null);
             output.Add("gen_ai.token.type", "output");
             _tokens.Record(used.CompletionTokens, output);
         }
     }
 
-    public void ChatFailed(Activity? activity, string model, Uri? server, TimeSpan elapsed, string errorType, int? statusCode = null)
+    public void ChatFailed(Activity? activity, string model, Uri? server, TimeSpan elapsed, string errorType, int? statusCode = null, string provider = ProviderName)
     {
-        _operationDuration.Record(elapsed.TotalSeconds, OperationTags(model, null, server, errorType));
+        _operationDuration.Record(elapsed.TotalSeconds, OperationTags(provider, model, null, server, errorType));
         if (activity is null)
         {
             return;
@@ -209,12 +211,12 @@ public sealed class WorkerTelemetry : IDisposable
         }
     }
 
-    private static TagList OperationTags(string model, string? responseModel, Uri? server, string? errorType)
+    private static TagList OperationTags(string provider, string model, string? responseModel, Uri? server, string? errorType)
     {
         var tags = new TagList
         {
             { "gen_ai.operation.name", "chat" },
-            { "gen_ai.provider.name", ProviderName },
+            { "gen_ai.provider.name", provider },
             { "gen_ai.request.model", model },
         };
         if (responseModel is not null)
