@@ -74,39 +74,8 @@ public sealed class AnthropicMessagesClient : IChatCompletionClient
     public HttpRequest BuildRequest(ChatCompletionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["Content-Type"] = "application/json",
-            ["anthropic-version"] = _options.Version,
-        };
-        if (request.Stream)
-        {
-            headers["Accept"] = "text/event-stream";
-        }
-
-        if (request.ExtraHeaders is not null)
-        {
-            foreach (var (name, value) in request.ExtraHeaders)
-            {
-                headers[name] = value;
-            }
-        }
-
-        if (!string.IsNullOrEmpty(_apiKey))
-        {
-            headers["x-api-key"] = _apiKey;
-        }
-
-        return new HttpRequest
-        {
-            Method = "POST",
-            Url = _url,
-            Headers = headers,
-            BodyUtf8 = AnthropicRequestWriter.Write(request, request.Model ?? _options.Model, _options.MaxTokens),
-            Timeout = request.Timeout ?? _options.RequestTimeout,
-            TenantId = request.TenantId,
-            WorkspaceId = request.WorkspaceId,
-        };
+        return ChatHttpRequest.Create(request, _url, AnthropicRequestWriter.Write(request, request.Model ?? _options.Model, _options.MaxTokens), _options.RequestTimeout,
+            ("x-api-key", _apiKey), ("anthropic-version", _options.Version));
     }
 
     /// <summary>Anthropic's 429 body does not name the limit; the bucket that is empty does.</summary>

@@ -71,35 +71,7 @@ public sealed class GeminiClient : IChatCompletionClient
         var url = request.Stream
             ? $"{_base}/models/{model}:streamGenerateContent?alt=sse"
             : $"{_base}/models/{model}:generateContent";
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
-        if (request.Stream)
-        {
-            headers["Accept"] = "text/event-stream";
-        }
-
-        if (request.ExtraHeaders is not null)
-        {
-            foreach (var (name, value) in request.ExtraHeaders)
-            {
-                headers[name] = value;
-            }
-        }
-
-        if (!string.IsNullOrEmpty(_apiKey))
-        {
-            headers["x-goog-api-key"] = _apiKey;
-        }
-
-        return new HttpRequest
-        {
-            Method = "POST",
-            Url = url,
-            Headers = headers,
-            BodyUtf8 = GeminiRequestWriter.Write(request, _options.MaxTokens),
-            Timeout = request.Timeout ?? _options.RequestTimeout,
-            TenantId = request.TenantId,
-            WorkspaceId = request.WorkspaceId,
-        };
+        return ChatHttpRequest.Create(request, url, GeminiRequestWriter.Write(request, _options.MaxTokens), _options.RequestTimeout, ("x-goog-api-key", _apiKey));
     }
 
     private ChatCompletion Parse(HttpResponse response, string url)

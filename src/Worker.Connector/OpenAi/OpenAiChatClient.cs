@@ -93,39 +93,9 @@ public sealed class OpenAiChatClient : IChatCompletionClient
         return _runtime.SendHttpAsync(BuildHttpRequest(request), cancellationToken);
     }
 
-    private HttpRequest BuildHttpRequest(ChatCompletionRequest request)
-    {
-        var model = request.Model ?? _options.Model;
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["Content-Type"] = "application/json" };
-        if (request.Stream)
-        {
-            headers["Accept"] = "text/event-stream";
-        }
-
-        if (request.ExtraHeaders is not null)
-        {
-            foreach (var (name, value) in request.ExtraHeaders)
-            {
-                headers[name] = value;
-            }
-        }
-
-        if (!string.IsNullOrEmpty(_apiKey))
-        {
-            headers["Authorization"] = "Bearer " + _apiKey;
-        }
-
-        return new HttpRequest
-        {
-            Method = "POST",
-            Url = _url,
-            Headers = headers,
-            BodyUtf8 = BuildBody(request, model),
-            Timeout = request.Timeout ?? _options.RequestTimeout,
-            TenantId = request.TenantId,
-            WorkspaceId = request.WorkspaceId,
-        };
-    }
+    private HttpRequest BuildHttpRequest(ChatCompletionRequest request) =>
+        Providers.ChatHttpRequest.Create(request, _url, BuildBody(request, request.Model ?? _options.Model), _options.RequestTimeout,
+            ("Authorization", string.IsNullOrEmpty(_apiKey) ? null : "Bearer " + _apiKey));
 
     /// <summary>
     /// Checks that the runtime answers and the endpoint is up: <c>GET {BaseUrl}/models</c> through the runtime.
