@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks, one command: makes sure a RabbitMQ broker is there (RABBITMQ_URI if it answers, else a throw-away
 # container from the local image, like the tests), builds Release, runs the micro benchmarks (BenchmarkDotNet) and the
-# macro ones (runtime hop, pipeline vs raw broker cycle, latency-bound scaling, memory), writes
+# macro ones (runtime hop, drain of preloaded jobs: worker vs raw broker cycle, latency-bound scaling, memory), writes
 # bench/results/latest.{md,json} plus a dated copy, prints the table, and stops what it started.
 #
 # Knobs (environment):

@@ -40,6 +40,16 @@ public sealed class BenchSettings
     /// <summary>Pipeline and raw cycle: target seconds per round (the job count is sized from a calibration round).</summary>
     public double PipelineSeconds { get; init; }
 
+    /// <summary>Drain (figure 2): jobs preloaded per round.</summary>
+    public int DrainJobs { get; init; }
+
+    /// <summary>Drain baseline: the raw cycle's shape (batched or tracked, see RawCycle), prefetch and dispatch concurrency.</summary>
+    public string RawMode { get; init; } = "batched";
+
+    public int RawPrefetch { get; init; } = 512;
+
+    public int RawDispatch { get; init; } = 64;
+
     /// <summary>Scaling: simulated time to complete (ms) and the number of waves of C jobs per round.</summary>
     public int ScalingLatencyMs { get; init; }
 
@@ -107,6 +117,10 @@ public sealed class BenchSettings
             HopConcurrencies = (Get("hop-concurrency", "BENCH_HOP_CONCURRENCY") ?? "1,16,64")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             PipelineSeconds = Double(Get("pipeline-seconds", "BENCH_PIPELINE_SECONDS")) ?? (quick ? 1.5 : 3.0),
+            DrainJobs = Int(Get("drain-jobs", "BENCH_DRAIN_JOBS")) ?? (quick ? 6000 : 20000),
+            RawMode = Get("raw-mode", "BENCH_RAW_MODE") ?? "batched",
+            RawPrefetch = Int(Get("raw-prefetch", "BENCH_RAW_PREFETCH")) ?? 512,
+            RawDispatch = Int(Get("raw-dispatch", "BENCH_RAW_DISPATCH")) ?? 64,
             ScalingLatencyMs = Int(Get("latency-ms", "BENCH_LATENCY_MS")) ?? 200,
             ScalingWaves = Int(Get("waves", "BENCH_WAVES")) ?? (quick ? 5 : 10),
             MemoryCheckpoints = checkpoints,

@@ -156,6 +156,8 @@ public sealed class ResultsCollector : IAsyncDisposable
     private int _expected;
     private long _bytes;
     private int _failed;
+    private int _markAt = -1;
+    private Action? _atMark;
     private TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ResultsCollector(IChannel channel)
@@ -190,8 +192,10 @@ public sealed class ResultsCollector : IAsyncDisposable
     }
 
     /// <summary>Arms the collector for <paramref name="expected"/> results; returns when all arrived (or times out).</summary>
-    public void Expect(int expected)
+    public void Expect(int expected, int markAt = -1, Action? atMark = null)
     {
+        _markAt = markAt;
+        _atMark = atMark;
         _arrivals = new long[expected];
         _durations = new int[expected];
         _ttfts = new double[expected];
@@ -212,6 +216,12 @@ public sealed class ResultsCollector : IAsyncDisposable
         }
 
         _arrivals[index] = now;
+        if (index == _markAt)
+        {
+            // The start of a measured window: the caller samples CPU counters here, on the arrival itself.
+            _atMark?.Invoke();
+        }
+
         Interlocked.Add(ref _bytes, body.Length);
         if (_checkStatus && body.IndexOf(Succeeded) < 0)
         {

@@ -30,7 +30,7 @@ public sealed record ScalingRow(int Concurrency, int Jobs, double IdealJobsPerSe
 /// </summary>
 public sealed class PipelineBench
 {
-    private static readonly int[] PipelineConcurrencies = [1, 8, 64];
+    private static readonly int[] PipelineConcurrencies = [16, 64];
     private static readonly int[] ScalingConcurrencies = [1, 16, 64, 256];
     private readonly BenchSettings _settings;
     private readonly Stack _stack;
@@ -45,7 +45,12 @@ public sealed class PipelineBench
         _log = log;
     }
 
-    /// <summary>Worker pipeline vs the raw broker cycle, zero-latency simulator, C = 1, 8, 64.</summary>
+    /// <summary>
+    /// Figure 2, the drain: N jobs are preloaded into an idle quorum queue, then the consumer starts — a fresh worker
+    /// process (C = 16, 64; zero-latency simulator) or a fresh raw-cycle process (<see cref="RawCycle"/>) — and the
+    /// results are timed as they arrive, from result #N/10 (after start-up and JIT tiering) to the last. CPU per job
+    /// of every process is read over the same window. Rounds alternate which side goes first.
+    /// </summary>
     public async Task<List<PipelineRow>> RunPipelineAsync(BrokerClient broker)
     {
         var (sim, baseAddress) = await _stack.StartSimulatorAsync("sim-pipeline", 0);
@@ -56,24 +61,21 @@ public sealed class PipelineBench
         var rows = new List<PipelineRow>();
         try
         {
+            // A first worker declares its topology and shows the result size the raw cycle must publish.
+            var first = await _stack.StartWorkerAsync(broker, workerSide, baseAddress, 16, "worker-declare");
+            var workerResults = await ResultsCollector.StartAsync(broker.Connection, workerSide.ResultsQueue);
+            await using var workerResultsOwner = workerResults;
+            await using var rawResults = await ResultsCollector.StartAsync(broker.Connection, rawSide.ResultsQueue);
+            var jobs = _settings.DrainJobs;
+            await using (first)
+            {
+                await RoundAsync(broker, workerSide, workerResults, 300, 30);
+            }
+
+            var resultBytes = workerResults.MeanBytes;
+
             foreach (var c in PipelineConcurrencies)
             {
-                await using var worker = await _stack.StartWorkerAsync(broker, workerSide, baseAddress, c, $"worker-c{c}");
-                await using var workerResults = await ResultsCollector.StartAsync(broker.Connection, workerSide.ResultsQueue);
-                var prefetch = Math.Min(65535, c * 2); // Worker:Prefetch = 0 → 2 × C
-                await using var raw = await RawCycle.StartAsync(_settings.RabbitUri, rawSide, c, prefetch, 600);
-                await using var rawResults = await ResultsCollector.StartAsync(broker.Connection, rawSide.ResultsQueue);
-
-                // Warm-up (JIT tiering in the worker, connections, the broker's queues) that also calibrates: N is sized
-                // so a round takes about PipelineSeconds, and the worker's result size is learnt so the raw cycle
-                // publishes the same.
-                var pipeRate = await WarmUpAsync(broker, workerSide, workerResults, c, worker, simProcess);
-                raw.SetResultSize((int)workerResults.MeanBytes);
-                var rawRate = await WarmUpAsync(broker, rawSide, rawResults, c, null, null);
-                var pipeJobs = Size(pipeRate);
-                var rawJobs = Size(rawRate);
-                _log($"pipeline c={c}: warm-up rate {pipeRate:0} vs raw {rawRate:0} jobs/s; rounds of {pipeJobs} / {rawJobs} jobs; result {workerResults.MeanBytes:0} B");
-
                 var pipe = new List<double>();
                 var rawList = new List<double>();
                 var pipeCpu = new List<JobCpu>();
@@ -82,14 +84,18 @@ public sealed class PipelineBench
                 {
                     async Task Pipe()
                     {
-                        pipe.Add(await RoundAsync(broker, workerSide, workerResults, pipeJobs, pipeJobs / 10, worker, simProcess));
-                        pipeCpu.Add(LastRoundCpu);
+                        var (rate, cpu) = await DrainAsync(broker, workerSide, workerResults, jobs, simProcess,
+                            () => _stack.StartWorker(workerSide, baseAddress, c, $"worker-drain-c{c}"));
+                        pipe.Add(rate);
+                        pipeCpu.Add(cpu);
                     }
 
                     async Task Raw()
                     {
-                        rawList.Add(await RoundAsync(broker, rawSide, rawResults, rawJobs, rawJobs / 10));
-                        rawCpu.Add(LastRoundCpu);
+                        var (rate, cpu) = await DrainAsync(broker, rawSide, rawResults, jobs, null,
+                            () => _stack.StartRawCycle(rawSide, (int)resultBytes, $"raw-cycle-c{c}"));
+                        rawList.Add(rate);
+                        rawCpu.Add(cpu);
                     }
 
                     if (round % 2 == 0)
@@ -103,10 +109,10 @@ public sealed class PipelineBench
                         await Pipe();
                     }
 
-                    _log($"pipeline c={c} round {round + 1}: worker {pipe[^1]:0} jobs/s, raw cycle {rawList[^1]:0} jobs/s");
+                    _log($"drain c={c} round {round + 1}: worker {pipe[^1]:0} jobs/s ({pipeCpu[^1].Worker:0} µs CPU/job), raw cycle {rawList[^1]:0} jobs/s ({rawCpu[^1].Worker:0} µs CPU/job)");
                 }
 
-                rows.Add(new PipelineRow(c, pipeJobs, rawJobs, Spread.Of(pipe), Spread.Of(rawList), Spread.Of(pipe.Zip(rawList, (p, r) => p / r)), workerResults.MeanBytes,
+                rows.Add(new PipelineRow(c, jobs, jobs, Spread.Of(pipe), Spread.Of(rawList), Spread.Of(pipe.Zip(rawList, (p, r) => p / r)), resultBytes,
                     JobCpu.Median(pipeCpu), JobCpu.Median(rawCpu)));
             }
         }
@@ -117,6 +123,39 @@ public sealed class PipelineBench
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// Preloads <paramref name="jobs"/> jobs, starts the consumer, waits for every result, stops the consumer.
+    /// Returns the steady rate (results N/10 → last) and CPU µs per job of each process over that same window.
+    /// </summary>
+    private async Task<(double Rate, JobCpu Cpu)> DrainAsync(BrokerClient broker, Topology side, ResultsCollector results, int jobs, ChildProcess? simulator, Func<ChildProcess> startConsumer)
+    {
+        await broker.PublishAsync(side.JobsQueue, Stack.Jobs($"{_runId}-{Interlocked.Increment(ref _batch)}", jobs));
+        var skip = jobs / 10;
+        ChildProcess? consumer = null;
+        (double Consumer, double Broker, double Sim, double Bench) mark = default;
+        results.Expect(jobs, skip, () => mark = (consumer?.CpuSeconds() ?? 0, CpuAccounting.BrokerSeconds(), simulator?.CpuSeconds() ?? 0, ProcStat.SelfCpuSeconds()));
+        consumer = startConsumer();
+        await using (consumer)
+        {
+            await broker.WaitForConsumerAsync(side.JobsQueue, TimeSpan.FromSeconds(60), consumer);
+            var arrivals = await results.WaitAsync(TimeSpan.FromSeconds(120 + (jobs / 100)));
+            var steady = jobs - 1 - skip;
+            double PerJob(double from, double to) => (to - from) * 1_000_000 / steady;
+            var cpu = new JobCpu(
+                PerJob(mark.Consumer, consumer.CpuSeconds()),
+                PerJob(mark.Broker, CpuAccounting.BrokerSeconds()),
+                PerJob(mark.Sim, simulator?.CpuSeconds() ?? 0),
+                PerJob(mark.Bench, ProcStat.SelfCpuSeconds()));
+            if (results.Failed > 0)
+            {
+                throw new InvalidOperationException($"{results.Failed} of {jobs} results on {side.ResultsQueue} did not succeed");
+            }
+
+            var seconds = (double)(arrivals[^1] - arrivals[skip]) / Stopwatch.Frequency;
+            return (steady / seconds, cpu);
+        }
     }
 
     /// <summary>Latency-bound scaling: simulator time to complete L, C = 1, 16, 64, 256, N = C × waves per round.</summary>

@@ -5,6 +5,11 @@ using Worker.Bench;
 
 // Macro benchmarks of the worker. Normally started by scripts/bench.sh (which builds, starts a broker and runs the
 // micro benchmarks first); options and BENCH_* variables are listed in BenchSettings and scripts/bench.sh.
+if (args is ["raw-cycle", ..])
+{
+    return await RawCycle.RunAsync(args[1..]);
+}
+
 var settings = BenchSettings.Parse(args);
 var wall = Stopwatch.StartNew();
 Directory.CreateDirectory(settings.WorkDir);

@@ -59,6 +59,14 @@ public sealed class Stack
     /// </summary>
     public async Task<ChildProcess> StartWorkerAsync(BrokerClient broker, Topology topology, Uri simulator, int concurrency, string name)
     {
+        var process = StartWorker(topology, simulator, concurrency, name);
+        await broker.WaitForConsumerAsync(topology.JobsQueue, TimeSpan.FromSeconds(60), process);
+        return process;
+    }
+
+    /// <summary><see cref="StartWorkerAsync"/> without waiting for it to consume.</summary>
+    public ChildProcess StartWorker(Topology topology, Uri simulator, int concurrency, string name)
+    {
         var socket = Path.Combine(Path.GetTempPath(), $"wb-{Guid.NewGuid():N}"[..14] + ".sock");
         var env = new Dictionary<string, string?>
         {
@@ -77,10 +85,19 @@ public sealed class Stack
             ["Worker__Prefetch"] = "0",
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        var process = ChildProcess.Start(name, _settings.HostDll, ["run"], env, LogPath(name), _settings.RepoRoot);
-        await broker.WaitForConsumerAsync(topology.JobsQueue, TimeSpan.FromSeconds(60), process);
-        return process;
+        return ChildProcess.Start(name, _settings.HostDll, ["run"], env, LogPath(name), _settings.RepoRoot);
     }
+
+    /// <summary>The raw broker cycle (<see cref="RawCycle"/>) as its own process, consuming the side's jobs queue.</summary>
+    public ChildProcess StartRawCycle(Topology topology, int resultBytes, string name) =>
+        ChildProcess.Start(name, typeof(Stack).Assembly.Location,
+            [
+                "raw-cycle", "--rabbit", _settings.RabbitUri, "--queue", topology.JobsQueue, "--exchange", topology.ResultsExchange,
+                "--mode", _settings.RawMode, "--prefetch", _settings.RawPrefetch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--dispatch", _settings.RawDispatch.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--result-bytes", resultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ],
+            new Dictionary<string, string?>(), LogPath(name));
 
     /// <summary>Job bodies in our native form: <c>{"id","prompt"[,"params"]}</c>.</summary>
     public static byte[][] Jobs(string runId, int count, int? simTokens = null, bool? stream = null, string prompt = "What is the capital of France?")
