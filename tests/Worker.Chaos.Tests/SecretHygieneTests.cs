@@ -79,6 +79,7 @@ public sealed class SecretHygieneTests(RabbitMqBrokerFixture broker, ITestOutput
         {
             s["Llm:ApiKey"] = configuredKey;
             s["Resilience:MaxRetryAttempts"] = "6";
+            s["Telemetry:Tracing"] = "true";
         }, services: s =>
         {
             s.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));

@@ -121,7 +121,7 @@ public static class ChatCompletionParser
         ChunkDto? completion;
         try
         {
-            completion = JsonSerializer.Deserialize(body, OpenAiJsonContext.Default.ChunkDto);
+            completion = ChunkReader.Read(body);
         }
         catch (JsonException ex)
         {
@@ -175,7 +175,7 @@ public static class ChatCompletionParser
 
         try
         {
-            var chunk = JsonSerializer.Deserialize(data, OpenAiJsonContext.Default.ChunkDto);
+            var chunk = ChunkReader.Read(data);
             return chunk is null ? new ChunkEvent(ChunkKind.Malformed, null, "null") : new ChunkEvent(ChunkKind.Chunk, chunk, null);
         }
         catch (JsonException ex)

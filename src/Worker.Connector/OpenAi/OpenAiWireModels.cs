@@ -61,6 +61,7 @@ internal sealed class ErrorDto
     [JsonPropertyName("param")] public string? Param { get; set; }
 }
 
+// The reference reader for ChunkReader's tests (ChunkReaderTests): the same shapes, read by the serializer.
 [JsonSourceGenerationOptions(NumberHandling = JsonNumberHandling.AllowReadingFromString)]
 [JsonSerializable(typeof(ChunkDto))]
 internal sealed partial class OpenAiJsonContext : JsonSerializerContext;

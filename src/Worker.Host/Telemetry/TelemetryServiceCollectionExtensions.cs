@@ -41,9 +41,15 @@ public static class TelemetryServiceCollectionExtensions
             || !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"]);
         var ratio = Math.Clamp(configuration.GetValue("Telemetry:SampleRatio", 1.0), 0.0, 1.0);
         var console = configuration.GetValue("Telemetry:Console", false);
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? "llm-worker"))
-            .WithTracing(tracing =>
+        var builder = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(configuration["OTEL_SERVICE_NAME"] ?? "llm-worker"));
+
+        // Spans only when something takes them: a sampled span per job, HTTP call and publish that no exporter reads is
+        // pure cost (allocations, tags, traceparent headers). Telemetry:Tracing=true keeps them for an exporter or
+        // processor added in code.
+        if (otlp || console || configuration.GetValue("Telemetry:Tracing", false))
+        {
+            builder.WithTracing(tracing =>
             {
                 tracing.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
                     .AddSource(TraceSources).AddHttpClientInstrumentation();
@@ -56,7 +62,10 @@ public static class TelemetryServiceCollectionExtensions
                 {
                     tracing.AddConsoleExporter();
                 }
-            })
+            });
+        }
+
+        builder
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter(Meters).AddHttpClientInstrumentation();

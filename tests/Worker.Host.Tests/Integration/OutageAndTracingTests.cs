@@ -47,7 +47,7 @@ public sealed class OutageAndTracingTests(RabbitMqBrokerFixture broker)
     {
         var spans = new List<Activity>();
         using var producerSource = new ActivitySource("test.producer");
-        await using var harness = await WorkerHarness.StartAsync(broker, services: s =>
+        await using var harness = await WorkerHarness.StartAsync(broker, configure: s => s["Telemetry:Tracing"] = "true", services: s =>
             s.AddOpenTelemetry().WithTracing(t => t.AddSource("test.producer").AddInMemoryExporter(spans)));
 
         ActivityTraceId traceId;
