@@ -55,6 +55,9 @@ internal sealed class ChatCompletionAccumulator
 
     public void MarkDone() => _done = true;
 
+    /// <summary>The stream's id, model and created are known: later chunks' copies of them would change nothing.</summary>
+    public bool HeaderKnown => _id is not null && _model is not null && _created is not null;
+
     public ChatCompletion Build(bool streamed)
     {
         if (_error is { } error)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Worker.Connector.Sse;
+using System.Net.ServerSentEvents;
 
 namespace Worker.Connector.OpenAi;
 
@@ -59,7 +60,8 @@ public static class ChatCompletionParser
         var accumulator = new ChatCompletionAccumulator();
         TimeSpan? firstToken = null;
         DateTimeOffset? firstTokenAt = null;
-        await foreach (var item in SseEvents.ParseAsync(stream, ParseChunk, cancellationToken))
+        SseItemParser<ChunkEvent> parse = (type, data) => ParseChunk(type, data, accumulator.HeaderKnown);
+        await foreach (var item in SseEvents.ParseAsync(stream, parse, cancellationToken))
         {
             Apply(accumulator, item.Data);
             if (item.Data is not { Kind: ChunkKind.Chunk, Chunk.Choices: { } choices })
@@ -161,7 +163,9 @@ public static class ChatCompletionParser
     }
 
     // Runs on each event's UTF-8 data: the chunk is deserialized straight from the bytes.
-    private static ChunkEvent ParseChunk(string eventType, ReadOnlySpan<byte> data)
+    private static ChunkEvent ParseChunk(string eventType, ReadOnlySpan<byte> data) => ParseChunk(eventType, data, headerKnown: false);
+
+    private static ChunkEvent ParseChunk(string eventType, ReadOnlySpan<byte> data, bool headerKnown)
     {
         if (SseEvents.IsDone(data))
         {
@@ -175,7 +179,7 @@ public static class ChatCompletionParser
 
         try
         {
-            var chunk = ChunkReader.Read(data);
+            var chunk = ChunkReader.Read(data, headerKnown);
             return chunk is null ? new ChunkEvent(ChunkKind.Malformed, null, "null") : new ChunkEvent(ChunkKind.Chunk, chunk, null);
         }
         catch (JsonException ex)

@@ -13,8 +13,12 @@ namespace Worker.Connector.OpenAi;
 /// <exception cref="JsonException">Malformed JSON, or a member of the wrong type.</exception>
 internal static class ChunkReader
 {
-    /// <summary>The chunk; null for the JSON literal <c>null</c>.</summary>
-    public static ChunkDto? Read(ReadOnlySpan<byte> json)
+    /// <summary>
+    /// The chunk; null for the JSON literal <c>null</c>. With <paramref name="headerKnown"/> (a stream's id, model and
+    /// created are already known: every later chunk repeats them) those members and <c>object</c> are checked for their
+    /// type but not materialised — a stream's chunks would otherwise allocate the same strings again and again.
+    /// </summary>
+    public static ChunkDto? Read(ReadOnlySpan<byte> json, bool headerKnown = false)
     {
         var reader = new Utf8JsonReader(json, isFinalBlock: true, state: default);
         Next(ref reader);
@@ -24,18 +28,26 @@ internal static class ChunkReader
             return null;
         }
 
-        var chunk = ReadChunk(ref reader);
+        var chunk = ReadChunk(ref reader, headerKnown);
         End(ref reader);
         return chunk;
     }
 
-    private static ChunkDto ReadChunk(ref Utf8JsonReader reader)
+    private static ChunkDto ReadChunk(ref Utf8JsonReader reader, bool headerKnown)
     {
         Expect(ref reader, JsonTokenType.StartObject);
         var chunk = new ChunkDto();
         while (Property(ref reader))
         {
-            if (reader.ValueTextEquals("id"u8))
+            if (headerKnown && (reader.ValueTextEquals("object"u8) || reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("model"u8)))
+            {
+                CheckString(ref reader);
+            }
+            else if (headerKnown && reader.ValueTextEquals("created"u8))
+            {
+                CheckInt64(ref reader);
+            }
+            else if (reader.ValueTextEquals("id"u8))
             {
                 chunk.Id = String(ref reader);
             }
@@ -310,6 +322,18 @@ internal static class ChunkReader
             _ => throw new JsonException($"Expected a string, found {reader.TokenType}."),
         };
     }
+
+    /// <summary>A string or null, not materialised.</summary>
+    private static void CheckString(ref Utf8JsonReader reader)
+    {
+        Next(ref reader);
+        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+        {
+            throw new JsonException($"Expected a string, found {reader.TokenType}.");
+        }
+    }
+
+    private static void CheckInt64(ref Utf8JsonReader reader) => NullableInt64(ref reader);
 
     private static int Int32(ref Utf8JsonReader reader) =>
         NullableInt32(ref reader) ?? throw new JsonException("Expected a number, found null.");

@@ -58,4 +58,17 @@ public sealed class ChunkReaderTests
     [Fact]
     public void Refuses_a_null_choice_the_accumulator_could_not_use() =>
         Assert.ThrowsAny<JsonException>(() => ChunkReader.Read("""{"choices":[null]}"""u8));
+
+    [Fact]
+    public void A_known_header_is_checked_but_not_read()
+    {
+        var chunk = ChunkReader.Read("""{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"}}]}"""u8, headerKnown: true);
+        Assert.NotNull(chunk);
+        Assert.Null(chunk.Id);
+        Assert.Null(chunk.Model);
+        Assert.Null(chunk.Created);
+        Assert.Equal("x", Assert.Single(chunk.Choices!).Delta!.Content);
+        Assert.ThrowsAny<JsonException>(() => ChunkReader.Read("""{"id":5}"""u8, headerKnown: true));
+        Assert.ThrowsAny<JsonException>(() => ChunkReader.Read("""{"created":"soon"}"""u8, headerKnown: true));
+    }
 }
