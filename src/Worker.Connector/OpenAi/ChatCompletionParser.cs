@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using System.Net.ServerSentEvents;
 using System.Text;
 using System.Text.Json;
 using Worker.Connector.Sse;
-using System.Net.ServerSentEvents;
 
 namespace Worker.Connector.OpenAi;
 
