@@ -57,6 +57,11 @@ internal sealed class ClientConnection : IStreamFrameWriter
     private string? _closeReason;
     private volatile bool _readEnded;
 
+    // Write watchdog (Runtime:WriteTimeout): frames waiting or being written, and when one last finished.
+    private ITimer? _writeWatch;
+    private int _writing;
+    private long _writeProgress;
+
     public ClientConnection(long id, Socket socket, string transport, ConnectionServices services, Action<ClientConnection> closed)
     {
         Id = id;
@@ -187,6 +192,11 @@ internal sealed class ClientConnection : IStreamFrameWriter
             await _answered.Task;
             await watching.CancelAsync();
             await watch;
+        }
+
+        if (_writeWatch is not null)
+        {
+            await _writeWatch.DisposeAsync();
         }
 
         await _stream.DisposeAsync();
@@ -640,15 +650,49 @@ internal sealed class ClientConnection : IStreamFrameWriter
     }
 
     /// <summary>
-    /// Writes one frame within <c>Runtime:WriteTimeout</c> (counting the wait behind other answers). A client that
-    /// does not read would otherwise keep the write, and every request behind it, forever: past the limit the socket
-    /// is closed, which fails the write and cancels the connection's requests.
+    /// Writes one frame, watched by <c>Runtime:WriteTimeout</c>: when frames wait or are being written and none has
+    /// finished for that long, the client is not reading. It would otherwise keep the write, and every request behind
+    /// it, forever: the socket is closed, which fails the write and cancels the connection's requests.
     /// </summary>
     private async ValueTask WriteFrameAsync<TState>(MessageType type, TState state, Action<FlatBufferBuilder, TState> build, int sizeHint = 0)
     {
-        using var timer = new CancellationTokenSource(_limits.WriteTimeout);
-        using var stalled = timer.Token.Register(static s => ((ClientConnection)s!).AbortStalledWrite(), this);
-        await _writer.WriteAsync(type, state, build, _closing.Token, sizeHint);
+        // One watchdog per connection instead of a timer per frame (several per streamed answer): it fires when
+        // frames are waiting or being written and none has finished for WriteTimeout.
+        if (Volatile.Read(ref _writing) == 0)
+        {
+            Volatile.Write(ref _writeProgress, Stopwatch.GetTimestamp());
+        }
+
+        Interlocked.Increment(ref _writing);
+        if (_writeWatch is null)
+        {
+            var period = TimeSpan.FromTicks(Math.Clamp(_limits.WriteTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+            var watch = TimeProvider.System.CreateTimer(static s => ((ClientConnection)s!).CheckWrites(), this, period, period);
+            if (Interlocked.CompareExchange(ref _writeWatch, watch, null) is not null)
+            {
+                watch.Dispose();
+            }
+        }
+
+        try
+        {
+            await _writer.WriteAsync(type, state, build, _closing.Token, sizeHint);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeProgress, Stopwatch.GetTimestamp());
+            Interlocked.Decrement(ref _writing);
+        }
+    }
+
+    private void CheckWrites()
+    {
+        if (Volatile.Read(ref _writing) > 0 && Stopwatch.GetElapsedTime(Volatile.Read(ref _writeProgress)) > _limits.WriteTimeout)
+        {
+            // Once is enough: the connection is closing.
+            _writeWatch?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            AbortStalledWrite();
+        }
     }
 
     private void AbortStalledWrite()
