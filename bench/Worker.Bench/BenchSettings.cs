@@ -40,6 +40,9 @@ public sealed class BenchSettings
     /// <summary>Pipeline and raw cycle: target seconds per round (the job count is sized from a calibration round).</summary>
     public double PipelineSeconds { get; init; }
 
+    /// <summary>Diagnosis: extra environment for every worker process (BENCH_WORKER_ENV="K=V;K2=V2"), e.g. runtime knobs.</summary>
+    public IReadOnlyDictionary<string, string?> WorkerEnvironment { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>Drain (figure 2): jobs preloaded per round.</summary>
     public int DrainJobs { get; init; }
 
@@ -117,6 +120,10 @@ public sealed class BenchSettings
             HopConcurrencies = (Get("hop-concurrency", "BENCH_HOP_CONCURRENCY") ?? "1,16,64")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             PipelineSeconds = Double(Get("pipeline-seconds", "BENCH_PIPELINE_SECONDS")) ?? (quick ? 1.5 : 3.0),
+            WorkerEnvironment = (Get("worker-env", "BENCH_WORKER_ENV") ?? "")
+                .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(pair => pair.Split('=', 2))
+                .ToDictionary(pair => pair[0], pair => (string?)(pair.Length > 1 ? pair[1] : ""), StringComparer.Ordinal),
             DrainJobs = Int(Get("drain-jobs", "BENCH_DRAIN_JOBS")) ?? (quick ? 6000 : 20000),
             RawMode = Get("raw-mode", "BENCH_RAW_MODE") ?? "batched",
             RawPrefetch = Int(Get("raw-prefetch", "BENCH_RAW_PREFETCH")) ?? 512,

@@ -44,7 +44,8 @@ var report = new BenchReport
     Commit = commit,
     Date = DateTimeOffset.UtcNow,
     Machine = MachineInfo.Detect(brokerVersion),
-    Mode = settings.Quick ? "quick (BENCH_QUICK=1)" : "full",
+    Mode = (settings.Quick ? "quick (BENCH_QUICK=1)" : "full")
+        + (settings.WorkerEnvironment.Count > 0 ? $", worker environment {string.Join(' ', settings.WorkerEnvironment.Select(p => $"{p.Key}={p.Value}"))}" : ""),
     Rounds = settings.Rounds,
     RuntimeMode = settings.RuntimeMode,
     ScalingLatencyMs = settings.ScalingLatencyMs,

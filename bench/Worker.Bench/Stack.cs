@@ -85,6 +85,11 @@ public sealed class Stack
             ["Worker__Prefetch"] = "0",
             ["Logging__LogLevel__Default"] = "Warning",
         };
+        foreach (var (key, value) in _settings.WorkerEnvironment)
+        {
+            env[key] = value;
+        }
+
         return ChildProcess.Start(name, _settings.HostDll, ["run"], env, LogPath(name), _settings.RepoRoot);
     }
 
