@@ -22,6 +22,9 @@ public sealed class BenchSettings
 
     public required IReadOnlyList<int> HopConcurrencies { get; init; }
 
+    /// <summary>Runtime hop, side (b): "stream" (binary chunk frames, the worker's path for streamed jobs) or "whole" (JSON envelope).</summary>
+    public string HopPath { get; init; } = "stream";
+
     /// <summary>Runtime hop, for diagnosis: simulated time to first token sent as X-Sim-Latency (default 0).</summary>
     public int HopLatencyMs { get; init; }
 
@@ -116,6 +119,7 @@ public sealed class BenchSettings
             HopSeconds = Double(Get("hop-seconds", "BENCH_HOP_SECONDS")) ?? (quick ? 1.0 : 3.0),
             RuntimeMode = Get("runtime", "BENCH_RUNTIME") ?? "process",
             HopSides = Get("hop-sides", "BENCH_HOP_SIDES") ?? "both",
+            HopPath = Get("hop-path", "BENCH_HOP_PATH") ?? "stream",
             HopLatencyMs = Int(Get("hop-latency-ms", "BENCH_HOP_LATENCY_MS")) ?? 0,
             HopConcurrencies = (Get("hop-concurrency", "BENCH_HOP_CONCURRENCY") ?? "1,16,64")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),

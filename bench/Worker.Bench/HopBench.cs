@@ -95,7 +95,19 @@ public sealed class HopBench
             var serverTimes = new System.Collections.Concurrent.ConcurrentQueue<double>();
             async Task RuntimeCall()
             {
-                var response = await runtime.SendHttpAsync(runtimeRequest);
+                // The worker's path for streamed jobs: the body as binary chunk frames (stream), or the original
+                // protocol's whole answer in a JSON envelope (BENCH_HOP_PATH=whole).
+                HttpResponse response;
+                if (_settings.HopPath == "whole")
+                {
+                    response = await runtime.SendHttpAsync(runtimeRequest);
+                }
+                else
+                {
+                    await using var stream = await runtime.StreamHttpAsync(runtimeRequest);
+                    response = await stream.ReadWholeAsync(16 * 1024 * 1024);
+                }
+
                 serverTimes.Enqueue(response.Duration.TotalMicroseconds);
                 if (response.StatusCode != 200 || response.BodyUtf8.Length == 0)
                 {
