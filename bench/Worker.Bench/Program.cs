@@ -48,6 +48,7 @@ var report = new BenchReport
         + (settings.WorkerEnvironment.Count > 0 ? $", worker environment {string.Join(' ', settings.WorkerEnvironment.Select(p => $"{p.Key}={p.Value}"))}" : ""),
     Rounds = settings.Rounds,
     RuntimeMode = settings.RuntimeMode,
+    HopPath = settings.HopPath,
     ScalingLatencyMs = settings.ScalingLatencyMs,
 };
 Log($"commit {commit}, {report.Machine.Cores} cores, {report.Mode}, {settings.Rounds} rounds, logs in {settings.WorkDir}");

@@ -35,6 +35,8 @@ public sealed class BenchReport
     public required string Mode { get; init; }
     public required int Rounds { get; init; }
     public required string RuntimeMode { get; init; }
+
+    public string HopPath { get; init; } = "stream";
     public double WallSeconds { get; set; }
 
     /// <summary>/proc/loadavg when the macro benchmarks started (1, 5, 15 min).</summary>
@@ -149,7 +151,7 @@ public sealed class BenchReport
 
         if (Hop is { Count: > 0 })
         {
-            md.AppendLine(c, $"## 1. Runtime hop (streamed chat completion, 32 tokens, zero simulated latency; runtime {(RuntimeMode == "inproc" ? "in the bench process" : "as a separate process")})");
+            md.AppendLine(c, $"## 1. Runtime hop (streamed chat completion, 32 tokens, zero simulated latency; runtime {(RuntimeMode == "inproc" ? "in the bench process" : "as a separate process")}; body {(HopPath == "whole" ? "whole, in the JSON envelope" : "as binary stream frames, the worker's path")})");
             md.AppendLine();
             md.AppendLine("| c | (a) direct req/s | (b) via runtime req/s | b/a | (a) p50 µs | (b) p50 µs | added p50 µs | (b) runtime-reported p50 µs | (a) p99 µs | (b) p99 µs |");
             md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
