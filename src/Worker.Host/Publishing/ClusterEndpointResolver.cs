@@ -19,6 +19,9 @@ public sealed class ClusterEndpointResolver : IEndpointResolver
         _endpoints = [.. endpoints];
     }
 
+    /// <summary>Told the order handed out, once per connection attempt (for the log: which node an attempt began with).</summary>
+    public Action<IReadOnlyList<AmqpTcpEndpoint>>? Resolved { get; init; }
+
     /// <summary>Tries <paramref name="endpoint"/> last until another node is lost.</summary>
     public void Demote(AmqpTcpEndpoint endpoint) => _lost = endpoint;
 
@@ -26,7 +29,9 @@ public sealed class ClusterEndpointResolver : IEndpointResolver
     {
         var shuffled = _endpoints.ToArray();
         Random.Shared.Shuffle(shuffled);
-        return _lost is { } lost ? [.. shuffled.Where(e => !Same(e, lost)), .. shuffled.Where(e => Same(e, lost))] : shuffled;
+        AmqpTcpEndpoint[] order = _lost is { } lost ? [.. shuffled.Where(e => !Same(e, lost)), .. shuffled.Where(e => Same(e, lost))] : shuffled;
+        Resolved?.Invoke(order);
+        return order;
     }
 
     private static bool Same(AmqpTcpEndpoint a, AmqpTcpEndpoint b) =>

@@ -27,6 +27,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     private readonly ClusterEndpointResolver _resolver;
     private IConnection? _connection;
     private CancellationTokenSource _lost = new();
+    private readonly RabbitMqClientEventLog _clientLog;
 
     public RabbitMqConnectionProvider(
         IOptions<RabbitMqOptions> options, ResiliencePipelineProvider<string> pipelines, BrokerTelemetry telemetry, ILogger<RabbitMqConnectionProvider> logger)
@@ -37,7 +38,8 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         _options = options.Value;
         _telemetry = telemetry;
         _logger = logger;
-        _resolver = new ClusterEndpointResolver(Endpoints(_options));
+        _resolver = new ClusterEndpointResolver(Endpoints(_options)) { Resolved = order => LogTrying(_logger, string.Join(", ", order.Select(Node))) };
+        _clientLog = new RabbitMqClientEventLog(logger);
     }
 
     /// <summary>True while the connection is open (false before the first connect and while it recovers).</summary>
@@ -155,6 +157,8 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
             connection.ConnectionRecoveryErrorAsync += OnRecoveryErrorAsync;
             connection.ConnectionBlockedAsync += OnBlockedAsync;
             connection.ConnectionUnblockedAsync += OnUnblockedAsync;
+            connection.RecoveringConsumerAsync += OnRecoveringConsumerAsync;
+            connection.ConsumerTagChangeAfterRecoveryAsync += OnConsumerRecoveredAsync;
             _telemetry.Connected();
             _connection = connection;
             LogConnected(_logger, _options.SafeUri(), Node(connection));
@@ -166,7 +170,21 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         }
     }
 
-    private static string Node(IConnection connection) => $"{connection.Endpoint.HostName}:{connection.Endpoint.Port}";
+    private static string Node(IConnection connection) => Node(connection.Endpoint);
+
+    private static string Node(AmqpTcpEndpoint endpoint) => $"{endpoint.HostName}:{endpoint.Port}";
+
+    private Task OnRecoveringConsumerAsync(object sender, RecoveringConsumerEventArgs args)
+    {
+        LogRecoveringConsumer(_logger, args.ConsumerTag);
+        return Task.CompletedTask;
+    }
+
+    private Task OnConsumerRecoveredAsync(object sender, ConsumerTagChangedAfterRecoveryEventArgs args)
+    {
+        LogConsumerRecovered(_logger, args.TagBefore, args.TagAfter);
+        return Task.CompletedTask;
+    }
 
     private async Task OnShutdownAsync(object sender, ShutdownEventArgs args)
     {
@@ -232,6 +250,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
         _lock.Dispose();
         _lost.Dispose();
+        _clientLog.Dispose();
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker} (node {Node})")]
@@ -245,6 +264,15 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "RabbitMQ connection recovery attempt failed: {Reason}; retrying")]
     private static partial void LogRecoveryFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "RabbitMQ connection attempt: nodes in order {Nodes}")]
+    private static partial void LogTrying(ILogger logger, string nodes);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Information, Message = "RabbitMQ recovering consumer {ConsumerTag}")]
+    private static partial void LogRecoveringConsumer(ILogger logger, string consumerTag);
+
+    [LoggerMessage(EventId = 317, Level = LogLevel.Information, Message = "RabbitMQ consumer {ConsumerTag} recovered as {NewTag}")]
+    private static partial void LogConsumerRecovered(ILogger logger, string consumerTag, string newTag);
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "RabbitMQ blocked publishing: {Reason}")]
     private static partial void LogBlocked(ILogger logger, string reason);
