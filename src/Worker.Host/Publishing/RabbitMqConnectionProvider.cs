@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -27,6 +29,9 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     private readonly ClusterEndpointResolver _resolver;
     private IConnection? _connection;
     private CancellationTokenSource _lost = new();
+
+    // The client's inner connections already reported lost: a late close of one of them is not a new loss.
+    private readonly ConditionalWeakTable<IConnection, object?> _reportedLost = [];
     private readonly RabbitMqClientEventLog _clientLog;
 
     public RabbitMqConnectionProvider(
@@ -186,16 +191,46 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    private async Task OnShutdownAsync(object sender, ShutdownEventArgs args)
+    private Task OnShutdownAsync(object sender, ShutdownEventArgs args)
     {
         // IsOpen: the connection recovery already replaced is still heard from when its node wakes up and closes it
-        // (a paused node that rejoins): that is not a loss of the connection in use, which stays open.
-        if (args.Initiator != ShutdownInitiator.Application && sender is IConnection { IsOpen: false } connection)
+        // (a paused node that rejoins): that is not a loss of the connection in use, which stays open. Nor is a second
+        // close of a connection already reported lost (the sender is the client's inner connection of that time).
+        if (args.Initiator == ShutdownInitiator.Application || sender is not IConnection { IsOpen: false } connection
+            || !_reportedLost.TryAdd(connection, null))
         {
-            _resolver.Demote(connection.Endpoint);
-            _telemetry.Lost();
-            LogLost(_logger, Node(connection), args.ReplyCode, args.ReplyText);
-            await Volatile.Read(ref _lost).CancelAsync();
+            return Task.CompletedTask;
+        }
+
+        _resolver.Demote(connection.Endpoint);
+        _telemetry.Lost();
+        LogLost(_logger, Node(connection), args.ReplyCode, args.ReplyText);
+
+        // Not awaited: RabbitMQ.Client finishes closing the lost connection (and its socket) only once every shutdown
+        // handler has returned, and the token's callbacks (publishes awaiting confirms) ran on for up to 30 s. Meanwhile
+        // the socket to a frozen node stayed open, the node's own close when it woke up was taken for a second loss,
+        // and the client started a recovery on top of the healthy connection that had replaced it.
+        _ = CancelLostAsync(Volatile.Read(ref _lost));
+        return Task.CompletedTask;
+    }
+
+    private async Task CancelLostAsync(CancellationTokenSource lost)
+    {
+        await Task.Yield();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await lost.CancelAsync();
+        }
+        catch (AggregateException ex)
+        {
+            LogLostCallbacksFailed(_logger, ex.InnerException?.Message ?? ex.Message);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        if (elapsed > TimeSpan.FromSeconds(1))
+        {
+            LogLostCallbacksSlow(_logger, elapsed.TotalSeconds);
         }
     }
 
@@ -273,6 +308,12 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     [LoggerMessage(EventId = 317, Level = LogLevel.Information, Message = "RabbitMQ consumer {ConsumerTag} recovered as {NewTag}")]
     private static partial void LogConsumerRecovered(ILogger logger, string consumerTag, string newTag);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Failing work waiting on the lost RabbitMQ connection took {Seconds:0.0} s")]
+    private static partial void LogLostCallbacksSlow(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Failing work waiting on the lost RabbitMQ connection threw: {Reason}")]
+    private static partial void LogLostCallbacksFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "RabbitMQ blocked publishing: {Reason}")]
     private static partial void LogBlocked(ILogger logger, string reason);
