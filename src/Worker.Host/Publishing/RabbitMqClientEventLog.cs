@@ -60,6 +60,12 @@ public sealed partial class RabbitMqClientEventLog : EventListener
         }
 
         var message = string.Join("; ", payload.Select(Format));
+        if (message.Contains(nameof(RecoveryNotNeededException), StringComparison.Ordinal))
+        {
+            // Refused on purpose, once per RecoveryInterval: the provider logs it at Debug.
+            return;
+        }
+
         if (eventData.Level <= EventLevel.Warning)
         {
             LogClientWarning(logger, eventData.Level.ToString(), message);

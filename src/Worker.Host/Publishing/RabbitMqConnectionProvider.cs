@@ -43,7 +43,11 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         _options = options.Value;
         _telemetry = telemetry;
         _logger = logger;
-        _resolver = new ClusterEndpointResolver(Endpoints(_options)) { Resolved = order => LogTrying(_logger, string.Join(", ", order.Select(Node))) };
+        _resolver = new ClusterEndpointResolver(Endpoints(_options))
+        {
+            Resolved = order => LogTrying(_logger, string.Join(", ", order.Select(Node))),
+            InUse = () => _connection is { IsOpen: true },
+        };
         _clientLog = new RabbitMqClientEventLog(logger);
     }
 
@@ -249,6 +253,13 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     private Task OnRecoveryErrorAsync(object sender, ConnectionRecoveryErrorEventArgs args)
     {
+        if (args.Exception is RecoveryNotNeededException)
+        {
+            // The client retries a refused attempt every RecoveryInterval until the connection in use is really lost.
+            LogRecoveryRefused(_logger);
+            return Task.CompletedTask;
+        }
+
         _telemetry.RecoveryFailed();
         LogRecoveryFailed(_logger, args.Exception.Message);
         return Task.CompletedTask;
@@ -314,6 +325,9 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Failing work waiting on the lost RabbitMQ connection threw: {Reason}")]
     private static partial void LogLostCallbacksFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "RabbitMQ recovery attempt refused: the connection in use is open (a replaced connection closed late)")]
+    private static partial void LogRecoveryRefused(ILogger logger);
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "RabbitMQ blocked publishing: {Reason}")]
     private static partial void LogBlocked(ILogger logger, string reason);
