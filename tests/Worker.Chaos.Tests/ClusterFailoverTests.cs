@@ -21,10 +21,9 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
             Jobs = 750,
             Concurrency = 4,
             Outage = TimeSpan.FromSeconds(10),
-            // The pause stays in the full run (scripts/chaos.sh --cluster) only: on a clean-clone run of the test
-            // command it stalled a worker 17 s once (no reconnect within 10 s), after passing 4 runs in a row.
-            // Open in «Cluster ops»; docs/reliability.md.
-            Pause = false,
+            // With the pause: it was out once after a 17 s stall; what held recoveries up after a pause, and the
+            // runs since, are in docs/reliability.md ("Pause recovery").
+            Pause = true,
             Log = output.WriteLine,
         };
 

@@ -22,9 +22,8 @@ public sealed record ClusterRunOptions
     public int Concurrency { get; init; } = 4;
 
     /// <summary>
-    /// Whether to freeze a node (a partition without a close) as the third fault. The full run does (the cluster needs a
-    /// short net_ticktime for it, docs/deployment.md "RabbitMQ cluster"); the CI-sized test does not, as its stall was
-    /// once 17 s (docs/reliability.md).
+    /// Whether to freeze a node (a partition without a close) as the third fault (the cluster needs a short
+    /// net_ticktime for it, docs/deployment.md "RabbitMQ cluster").
     /// </summary>
     public bool Pause { get; init; } = true;
 
@@ -35,7 +34,7 @@ public sealed record ClusterRunOptions
     public int TimeToFirstTokenMs { get; init; } = 700;
 
     /// <summary>RabbitMq:Heartbeat of the workers (the default).</summary>
-    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest stall allowed for a worker (a behaviour bound, not a performance target).</summary>
     public TimeSpan MaxStall { get; init; } = TimeSpan.FromSeconds(10);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -28,6 +30,10 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
     private IConnection? _connection;
     private CancellationTokenSource _lost = new();
 
+    // The client's inner connections already reported lost: a late close of one of them is not a new loss.
+    private readonly ConditionalWeakTable<IConnection, object?> _reportedLost = [];
+    private readonly RabbitMqClientEventLog _clientLog;
+
     public RabbitMqConnectionProvider(
         IOptions<RabbitMqOptions> options, ResiliencePipelineProvider<string> pipelines, BrokerTelemetry telemetry, ILogger<RabbitMqConnectionProvider> logger)
     {
@@ -37,7 +43,12 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         _options = options.Value;
         _telemetry = telemetry;
         _logger = logger;
-        _resolver = new ClusterEndpointResolver(Endpoints(_options));
+        _resolver = new ClusterEndpointResolver(Endpoints(_options))
+        {
+            Resolved = order => LogTrying(_logger, string.Join(", ", order.Select(Node))),
+            InUse = () => _connection is { IsOpen: true },
+        };
+        _clientLog = new RabbitMqClientEventLog(logger);
     }
 
     /// <summary>True while the connection is open (false before the first connect and while it recovers).</summary>
@@ -155,6 +166,8 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
             connection.ConnectionRecoveryErrorAsync += OnRecoveryErrorAsync;
             connection.ConnectionBlockedAsync += OnBlockedAsync;
             connection.ConnectionUnblockedAsync += OnUnblockedAsync;
+            connection.RecoveringConsumerAsync += OnRecoveringConsumerAsync;
+            connection.ConsumerTagChangeAfterRecoveryAsync += OnConsumerRecoveredAsync;
             _telemetry.Connected();
             _connection = connection;
             LogConnected(_logger, _options.SafeUri(), Node(connection));
@@ -166,18 +179,62 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
         }
     }
 
-    private static string Node(IConnection connection) => $"{connection.Endpoint.HostName}:{connection.Endpoint.Port}";
+    private static string Node(IConnection connection) => Node(connection.Endpoint);
 
-    private async Task OnShutdownAsync(object sender, ShutdownEventArgs args)
+    private static string Node(AmqpTcpEndpoint endpoint) => $"{endpoint.HostName}:{endpoint.Port}";
+
+    private Task OnRecoveringConsumerAsync(object sender, RecoveringConsumerEventArgs args)
+    {
+        LogRecoveringConsumer(_logger, args.ConsumerTag);
+        return Task.CompletedTask;
+    }
+
+    private Task OnConsumerRecoveredAsync(object sender, ConsumerTagChangedAfterRecoveryEventArgs args)
+    {
+        LogConsumerRecovered(_logger, args.TagBefore, args.TagAfter);
+        return Task.CompletedTask;
+    }
+
+    private Task OnShutdownAsync(object sender, ShutdownEventArgs args)
     {
         // IsOpen: the connection recovery already replaced is still heard from when its node wakes up and closes it
-        // (a paused node that rejoins): that is not a loss of the connection in use, which stays open.
-        if (args.Initiator != ShutdownInitiator.Application && sender is IConnection { IsOpen: false } connection)
+        // (a paused node that rejoins): that is not a loss of the connection in use, which stays open. Nor is a second
+        // close of a connection already reported lost (the sender is the client's inner connection of that time).
+        if (args.Initiator == ShutdownInitiator.Application || sender is not IConnection { IsOpen: false } connection
+            || !_reportedLost.TryAdd(connection, null))
         {
-            _resolver.Demote(connection.Endpoint);
-            _telemetry.Lost();
-            LogLost(_logger, Node(connection), args.ReplyCode, args.ReplyText);
-            await Volatile.Read(ref _lost).CancelAsync();
+            return Task.CompletedTask;
+        }
+
+        _resolver.Demote(connection.Endpoint);
+        _telemetry.Lost();
+        LogLost(_logger, Node(connection), args.ReplyCode, args.ReplyText);
+
+        // Not awaited: RabbitMQ.Client finishes closing the lost connection (and its socket) only once every shutdown
+        // handler has returned, and the token's callbacks (publishes awaiting confirms) ran on for up to 30 s. Meanwhile
+        // the socket to a frozen node stayed open, the node's own close when it woke up was taken for a second loss,
+        // and the client started a recovery on top of the healthy connection that had replaced it.
+        _ = CancelLostAsync(Volatile.Read(ref _lost));
+        return Task.CompletedTask;
+    }
+
+    private async Task CancelLostAsync(CancellationTokenSource lost)
+    {
+        await Task.Yield();
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await lost.CancelAsync();
+        }
+        catch (AggregateException ex)
+        {
+            LogLostCallbacksFailed(_logger, ex.InnerException?.Message ?? ex.Message);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        if (elapsed > TimeSpan.FromSeconds(1))
+        {
+            LogLostCallbacksSlow(_logger, elapsed.TotalSeconds);
         }
     }
 
@@ -196,6 +253,13 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     private Task OnRecoveryErrorAsync(object sender, ConnectionRecoveryErrorEventArgs args)
     {
+        if (args.Exception is RecoveryNotNeededException)
+        {
+            // The client retries a refused attempt every RecoveryInterval until the connection in use is really lost.
+            LogRecoveryRefused(_logger);
+            return Task.CompletedTask;
+        }
+
         _telemetry.RecoveryFailed();
         LogRecoveryFailed(_logger, args.Exception.Message);
         return Task.CompletedTask;
@@ -232,6 +296,7 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
         _lock.Dispose();
         _lost.Dispose();
+        _clientLog.Dispose();
     }
 
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Connected to RabbitMQ at {Broker} (node {Node})")]
@@ -245,6 +310,24 @@ public sealed partial class RabbitMqConnectionProvider : IAsyncDisposable
 
     [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "RabbitMQ connection recovery attempt failed: {Reason}; retrying")]
     private static partial void LogRecoveryFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 315, Level = LogLevel.Information, Message = "RabbitMQ connection attempt: nodes in order {Nodes}")]
+    private static partial void LogTrying(ILogger logger, string nodes);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Information, Message = "RabbitMQ recovering consumer {ConsumerTag}")]
+    private static partial void LogRecoveringConsumer(ILogger logger, string consumerTag);
+
+    [LoggerMessage(EventId = 317, Level = LogLevel.Information, Message = "RabbitMQ consumer {ConsumerTag} recovered as {NewTag}")]
+    private static partial void LogConsumerRecovered(ILogger logger, string consumerTag, string newTag);
+
+    [LoggerMessage(EventId = 303, Level = LogLevel.Warning, Message = "Failing work waiting on the lost RabbitMQ connection took {Seconds:0.0} s")]
+    private static partial void LogLostCallbacksSlow(ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 304, Level = LogLevel.Warning, Message = "Failing work waiting on the lost RabbitMQ connection threw: {Reason}")]
+    private static partial void LogLostCallbacksFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "RabbitMQ recovery attempt refused: the connection in use is open (a replaced connection closed late)")]
+    private static partial void LogRecoveryRefused(ILogger logger);
 
     [LoggerMessage(EventId = 313, Level = LogLevel.Warning, Message = "RabbitMQ blocked publishing: {Reason}")]
     private static partial void LogBlocked(ILogger logger, string reason);

@@ -261,7 +261,12 @@ public sealed class ResultPublisher : IDeltaPublisher, IAsyncDisposable
             // failing what is pending at once. Automatic recovery would reopen the same IChannel object, but a
             // cancelled token makes the next publish replace it with a new channel (and a new token) instead.
             var closed = new CancellationTokenSource();
-            channel.ChannelShutdownAsync += async (_, _) => await closed.CancelAsync();
+            // Not awaited, like the connection's loss: the client closes the channel only once its handlers have returned.
+            channel.ChannelShutdownAsync += (_, _) =>
+            {
+                _ = closed.CancelAsync();
+                return Task.CompletedTask;
+            };
             // The previous source is not disposed: a publish that failed on it may still be unwinding with its token.
             Volatile.Write(ref _channelClosed, closed);
             _channel = channel;

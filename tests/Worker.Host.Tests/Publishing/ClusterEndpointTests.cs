@@ -66,4 +66,49 @@ public sealed class ClusterEndpointTests
             Assert.Equal("b", order[^1]);
         }
     }
+
+    [Fact]
+    public void Each_attempt_reports_the_order_it_was_given_with_the_lost_node_last()
+    {
+        var reported = new List<string>();
+        var resolver = new ClusterEndpointResolver([new AmqpTcpEndpoint("a", 1), new AmqpTcpEndpoint("b", 2), new AmqpTcpEndpoint("c", 3)])
+        {
+            Resolved = order => reported.Add(string.Join(",", order.Select(e => e.HostName))),
+        };
+        resolver.Demote(new AmqpTcpEndpoint("a", 1));
+
+        var first = string.Join(",", resolver.All().Select(e => e.HostName));
+        var second = string.Join(",", resolver.All().Select(e => e.HostName));
+
+        Assert.Equal([first, second], reported);
+        Assert.All(reported, order => Assert.EndsWith(",a", order, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_heartbeat_defaults_to_one_second_so_a_silent_node_is_given_up_within_four()
+    {
+        // RabbitMQ.Client gives a silent peer up 3 to 4 heartbeats after its last frame: 3-4 s, not the 6-8 s of 2 s.
+        var factory = RabbitMqConnectionProvider.CreateFactory(new RabbitMqOptions());
+
+        Assert.Equal(TimeSpan.FromSeconds(1), factory.RequestedHeartbeat);
+    }
+
+    [Fact]
+    public void An_attempt_while_the_connection_in_use_is_open_is_refused_without_trying_a_node()
+    {
+        var open = true;
+        var reported = 0;
+        var resolver = new ClusterEndpointResolver([new AmqpTcpEndpoint("a", 1), new AmqpTcpEndpoint("b", 2)])
+        {
+            InUse = () => open,
+            Resolved = _ => reported++,
+        };
+
+        Assert.Throws<RecoveryNotNeededException>(() => resolver.All());
+        Assert.Equal(0, reported);
+
+        open = false;
+        Assert.Equal(2, resolver.All().Count());
+        Assert.Equal(1, reported);
+    }
 }
