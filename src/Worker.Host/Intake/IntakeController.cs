@@ -79,6 +79,9 @@ public sealed partial class IntakeController : IAsyncDisposable
         }
     }
 
+    /// <summary>Every endpoint a job can be sent to (<c>default</c> first).</summary>
+    public IReadOnlyList<string> Endpoints => _endpoints;
+
     /// <summary>The endpoints down now, by name.</summary>
     public IReadOnlyList<string> DownEndpoints
     {
