@@ -25,10 +25,11 @@ var wait = new Option<bool>("--wait", "-w") { Description = "Wait for the result
 var output = new Option<FileInfo?>("--output", "-o") { Description = "Where --wait writes results (JSONL). Default results-<time>.jsonl." };
 var timeout = new Option<TimeSpan>("--timeout") { Description = "How long --wait waits.", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
 var show = new Option<bool>("--show", "-s") { Description = "With --wait, print each completion as it arrives." };
-var enqueue = new Command("enqueue", "Put prompt jobs on the jobs queue.") { prompt, file, count, model, tenant, wait, output, timeout, show };
+var endpoint = new Option<string?>("--endpoint", "-e") { Description = "Send the prompt to this named endpoint (Llm:Endpoints:<name>, or default); pinned: no fallback." };
+var enqueue = new Command("enqueue", "Put prompt jobs on the jobs queue.") { prompt, file, count, model, tenant, wait, output, timeout, show, endpoint };
 enqueue.SetAction((parse, ct) => new EnqueueCommand(CliConfiguration.Load(configArgs)).RunAsync(
     new EnqueueCommand.Arguments(parse.GetValue(prompt), parse.GetValue(file), parse.GetValue(count), parse.GetValue(model),
-        parse.GetValue(tenant), parse.GetValue(wait), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(show)),
+        parse.GetValue(tenant), parse.GetValue(wait), parse.GetValue(output), parse.GetValue(timeout), parse.GetValue(show), parse.GetValue(endpoint)),
     ct));
 root.Subcommands.Add(enqueue);
 
@@ -48,8 +49,14 @@ var chatPrompt = new Option<string>("--prompt", "-p")
     Description = "Prompt for the streaming step.",
     DefaultValueFactory = _ => "Explain quantum computing in simple terms.",
 };
-var chat = new Command("chat", "The seed example through the runtime socket: connection test, streaming, non-streaming, sequential.") { chatPrompt };
-chat.SetAction((parse, ct) => new ChatCommand(configArgs).RunAsync(parse.GetValue(chatPrompt)!, ct));
+var chatProvider = new Option<string?>("--provider")
+{
+    Description = "Run the steps against this provider: its first configured endpoint (Llm:Endpoints), else the simulator's "
+        + "route when USE_SIMULATOR=true, else its public API. Default: the default endpoint (Llm:BaseUrl).",
+};
+chatProvider.AcceptOnlyFromAmong(ChatCommand.Providers);
+var chat = new Command("chat", "The seed example through the runtime socket: connection test, streaming, non-streaming, sequential.") { chatPrompt, chatProvider };
+chat.SetAction((parse, ct) => new ChatCommand(configArgs).RunAsync(parse.GetValue(chatPrompt)!, parse.GetValue(chatProvider), ct));
 root.Subcommands.Add(chat);
 
 var parsed = root.Parse(cliArgs);

@@ -34,6 +34,23 @@ public sealed class HostCommandLineTests(RabbitMqBrokerFixture broker)
     }
 
     [Fact]
+    public async Task An_unknown_chat_provider_or_a_bad_enqueue_endpoint_exits_2_without_touching_the_broker()
+    {
+        using var fakeBroker = new TcpListener(IPAddress.Loopback, 0);
+        fakeBroker.Start();
+        var uri = $"amqp://guest:guest@127.0.0.1:{((IPEndPoint)fakeBroker.LocalEndpoint).Port}/";
+
+        var chat = await RunAsync(["chat", "--provider", "azure"]);
+        Assert.Equal(ExitCodes.Usage, chat.ExitCode);
+        Assert.Contains("azure", chat.Error, StringComparison.Ordinal);
+
+        var enqueue = await RunAsync(["enqueue", "hi", "--endpoint", "no such/name"], ("RabbitMq__Uri", uri));
+        Assert.Equal(ExitCodes.Usage, enqueue.ExitCode);
+        Assert.Contains("--endpoint", enqueue.Error, StringComparison.Ordinal);
+        Assert.False(fakeBroker.Pending(), "the worker connected to the broker address");
+    }
+
+    [Fact]
     public async Task Help_and_version_exit_0()
     {
         var help = await RunAsync(["--help"]);

@@ -10,7 +10,8 @@ namespace Worker.Host.Cli;
 
 /// <summary>
 /// <c>enqueue "prompt"</c> or <c>enqueue --file jobs.jsonl</c>: publishes jobs with confirms (trace context injected);
-/// with <c>--wait</c> collects the matching results into a JSONL file and prints a summary.
+/// with <c>--wait</c> collects the matching results into a JSONL file and prints a summary. <c>--endpoint</c> pins
+/// prompt jobs to a named endpoint (no fallback).
 /// </summary>
 internal sealed class EnqueueCommand
 {
@@ -26,7 +27,7 @@ internal sealed class EnqueueCommand
     }
 
     public sealed record Arguments(
-        string? Prompt, FileInfo? File, int Count, string? Model, string? Tenant, bool Wait, FileInfo? Output, TimeSpan Timeout, bool Show = false);
+        string? Prompt, FileInfo? File, int Count, string? Model, string? Tenant, bool Wait, FileInfo? Output, TimeSpan Timeout, bool Show = false, string? Endpoint = null);
 
     public async Task<int> RunAsync(Arguments args, CancellationToken cancellationToken)
     {
@@ -66,10 +67,21 @@ internal sealed class EnqueueCommand
         }
     }
 
-    private static async Task<List<JobLine>> LoadJobsAsync(Arguments args, CancellationToken cancellationToken)
+    internal static async Task<List<JobLine>> LoadJobsAsync(Arguments args, CancellationToken cancellationToken)
     {
+        if (args.Endpoint is not null && !LlmHostOptions.IsEndpointName(args.Endpoint))
+        {
+            throw new ArgumentException($"--endpoint '{args.Endpoint}': an endpoint name is 1 to 64 letters, digits, '-', '_' or '.'");
+        }
+
         if (args.File is not null)
         {
+            if (args.Endpoint is not null)
+            {
+                // A file's lines are sent unchanged: each names its own endpoint, if any.
+                throw new ArgumentException("--endpoint applies to a prompt; with --file, set \"endpoint\" in each line");
+            }
+
             var jobs = new List<JobLine>();
             var number = 0;
             foreach (var line in await File.ReadAllLinesAsync(args.File.FullName, cancellationToken))
@@ -89,7 +101,7 @@ internal sealed class EnqueueCommand
             throw new ArgumentException("give a prompt or --file jobs.jsonl");
         }
 
-        return [.. Enumerable.Range(0, Math.Max(1, args.Count)).Select(_ => JobLine.FromPrompt(args.Prompt, args.Model, args.Tenant))];
+        return [.. Enumerable.Range(0, Math.Max(1, args.Count)).Select(_ => JobLine.FromPrompt(args.Prompt, args.Model, args.Tenant, endpoint: args.Endpoint))];
     }
 
     private async Task PublishAsync(IConnection connection, RabbitMqOptions rabbit, List<JobLine> jobs, ResultCollector? collector, CancellationToken cancellationToken)

@@ -8,10 +8,10 @@ namespace Worker.Host.Cli;
 internal sealed record JobLine(string Id, byte[] Body, string? Question = null)
 {
     /// <summary>A job in our form from a prompt.</summary>
-    public static JobLine FromPrompt(string prompt, string? model, string? tenant, string? id = null)
+    public static JobLine FromPrompt(string prompt, string? model, string? tenant, string? id = null, string? endpoint = null)
     {
         id ??= "job-" + Guid.NewGuid().ToString("N")[..12];
-        var job = new JobMessage { Id = id, Prompt = prompt, Model = model, Tenant = tenant };
+        var job = new JobMessage { Id = id, Prompt = prompt, Model = model, Tenant = tenant, Endpoint = endpoint };
         return new JobLine(id, JsonSerializer.SerializeToUtf8Bytes(job, ContractJsonContext.Relaxed.JobMessage), prompt);
     }
 

@@ -88,6 +88,10 @@ public sealed partial class LlmHostOptions : IValidatableObject
         }
     }
 
+    /// <summary>Every endpoint a job can be sent to: <c>default</c> first, then the named ones (each has its own breaker).</summary>
+    public IReadOnlyList<string> EndpointNames() =>
+        [EndpointProviders.DefaultEndpoint, .. Endpoints.Keys.Where(k => k != EndpointProviders.DefaultEndpoint).Order(StringComparer.Ordinal)];
+
     /// <summary>A fallback entry: <c>endpoint</c> or <c>endpoint/model</c>.</summary>
     public static (string Endpoint, string? Model) SplitFallback(string entry)
     {

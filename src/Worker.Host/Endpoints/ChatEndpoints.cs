@@ -9,7 +9,8 @@ namespace Worker.Host.Endpoints;
 /// The configured endpoints and the router over them: the default endpoint (<c>Llm:BaseUrl</c>, named
 /// <c>default</c>, provider openai) and the named ones (<c>Llm:Endpoints</c>). A job's explicit endpoint wins; else
 /// the first endpoint whose <c>Models</c> names its model; else the default. <c>Llm:Fallbacks:&lt;model&gt;</c>
-/// appends the candidates tried when the primary cannot answer.
+/// appends the candidates tried when the primary cannot answer — for routed jobs only: an explicit endpoint pins the
+/// job there (the producer chose it, e.g. for data residency or a contract), so it never falls back.
 /// </summary>
 public sealed class ChatEndpoints
 {
@@ -51,8 +52,8 @@ public sealed class ChatEndpoints
     public bool TryGet(string name, out ChatEndpoint endpoint) => _byName.TryGetValue(name, out endpoint!);
 
     /// <summary>
-    /// The candidates for a job, primary first, then its model's fallbacks (each endpoint and model once); or the
-    /// reason the job cannot be routed (an unknown endpoint, or a model the named endpoint does not serve).
+    /// The candidates for a job, primary first, then its model's fallbacks (each endpoint and model once; none for a
+    /// job that names its endpoint); or the reason the job cannot be routed (an unknown endpoint, or a model the named endpoint does not serve).
     /// </summary>
     public (IReadOnlyList<ChatRoute> Routes, string? Error) Resolve(string? endpointName, string? model)
     {
@@ -76,7 +77,7 @@ public sealed class ChatEndpoints
         }
 
         var routes = new List<ChatRoute> { new(primary, primaryModel) };
-        if (_fallbacks.TryGetValue(primaryModel, out var chain))
+        if (endpointName is null && _fallbacks.TryGetValue(primaryModel, out var chain))
         {
             foreach (var entry in chain)
             {

@@ -41,6 +41,12 @@ public sealed partial class QueueSampler : BackgroundService
         (_connections, _telemetry, _options, _time, _logger) = (connections, telemetry, options.Value, time, logger);
         meterFactory.Create(WorkerTelemetry.SourceName)
             .CreateObservableGauge("worker.intake.paused", () => intake.IsPaused ? 1 : 0, "1", "1 while intake is paused for an outage.");
+        meterFactory.Create(WorkerTelemetry.SourceName)
+            .CreateObservableGauge(
+                "worker.endpoint.down",
+                () => intake.Endpoints.Select(e => new Measurement<int>(intake.IsEndpointDown(e) ? 1 : 0, new KeyValuePair<string, object?>("worker.endpoint", e))),
+                "1",
+                "1 while the endpoint's outage breaker is open (its jobs fall back or wait), per endpoint.");
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

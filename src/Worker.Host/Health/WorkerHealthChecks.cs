@@ -40,13 +40,18 @@ public sealed class BrokerHealthCheck(RabbitMqConnectionProvider connections, Ra
             : HealthCheckResult.Healthy("connected and consuming"));
 }
 
-/// <summary>Ready (intake): not paused. When paused, says so and why (the outage that paused it).</summary>
+/// <summary>
+/// Ready (intake): not paused. When paused, says so and why (the outage that paused it). Some endpoints down but
+/// not all is degraded, not unhealthy: the worker still answers jobs for the others.
+/// </summary>
 public sealed class IntakeHealthCheck(IntakeController intake) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(intake.TryAdmit() is { Admitted: false } admission
             ? HealthCheckResult.Unhealthy($"paused: {admission.Reason}")
-            : HealthCheckResult.Healthy("taking jobs"));
+            : intake.DownEndpoints is { Count: > 0 } down
+                ? HealthCheckResult.Degraded($"taking jobs; endpoint(s) down: {string.Join(", ", down)}")
+                : HealthCheckResult.Healthy("taking jobs"));
 }
 
 /// <summary>Ready (runtime): the connector runtime answers its health check within 2 s.</summary>

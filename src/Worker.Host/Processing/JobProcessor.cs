@@ -20,7 +20,7 @@ namespace Worker.Host.Processing;
 public sealed partial class JobProcessor
 {
     private readonly ChatEndpoints _endpoints;
-    private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipelineProvider<string> _pipelines;
     private readonly IntakeController _intake;
     private readonly JobAdmission _admission;
     private readonly AdmissionTelemetry _admissionTelemetry;
@@ -50,7 +50,7 @@ public sealed partial class JobProcessor
         ArgumentNullException.ThrowIfNull(pipelines);
         ArgumentNullException.ThrowIfNull(resilience);
         _endpoints = endpoints ?? ChatEndpoints.Single(chat);
-        _pipeline = pipelines.GetPipeline(PipelineNames.Llm);
+        _pipelines = pipelines;
         _intake = intake;
         _admission = admission;
         _admissionTelemetry = admissionTelemetry;
@@ -168,13 +168,18 @@ public sealed partial class JobProcessor
             LogFailed(_logger, job.Id, ErrorClass.InvalidRequest, reason);
             return new Disposition.Answer(run.Routed(_results.Failed(job, model, new JobError(nameof(ErrorClass.InvalidRequest), reason, null, false), delivery.PriorAttempts + run.Attempts, delivery)));
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested
-            && (LlmPipeline.IsOutage(ex) || (ex is ConnectorException { IsRetryable: true } && _intake.IsPaused)))
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && _intake.Hold(ex, run.Route.Endpoint.Name) is not OutageWait.None and var wait)
         {
-            // An outage (or a retryable failure while one is declared) is not this job's fault: requeue it.
+            // An outage is not this job's fault: requeued while intake is paused, else it waits out its endpoint's
+            // outage in a delay queue while jobs for other endpoints go on.
             var reason = SafeText.Escape(ex.Message);
             _telemetry.ChatFailed(activity, run.Route.Model, run.Server, Stopwatch.GetElapsedTime(started), "outage", provider: run.Route.Endpoint.Provider);
-            _intake.ReportOutage(reason);
+            if (wait == OutageWait.Delay)
+            {
+                LogDelayed(_logger, job.Id, "outage", _resilience.BreakerBreakDuration.TotalSeconds);
+                return new Disposition.Delay(_resilience.BreakerBreakDuration, $"outage: endpoint '{run.Route.Endpoint.Name}' is down ({reason})", job.Id, delivery.PriorAttempts + run.Attempts);
+            }
+
             LogRequeued(_logger, job.Id, reason);
             return new Disposition.Requeue(reason, job.Id);
         }
@@ -221,13 +226,15 @@ public sealed partial class JobProcessor
         for (var i = 0; ; i++)
         {
             run.Use(routes[i]);
+            // Each endpoint's own pipeline: its breaker opens for its outage only.
+            var pipeline = _pipelines.GetPipeline(PipelineNames.ForEndpoint(routes[i].Endpoint.Name));
             var context = ResilienceContextPool.Shared.Get(cancellationToken);
             context.Properties.Set(LlmPipeline.JobBudget, run.Deadline - _time.GetUtcNow());
             try
             {
-                return await _pipeline.ExecuteAsync(static async (ctx, state) => await state.AttemptAsync(ctx.CancellationToken), context, run);
+                return await pipeline.ExecuteAsync(static async (ctx, state) => await state.AttemptAsync(ctx.CancellationToken), context, run);
             }
-            catch (Exception ex) when (i + 1 < routes.Count && !cancellationToken.IsCancellationRequested && !run.FirstTokenSeen && FallbackReason(ex, run) is { } reason)
+            catch (Exception ex) when (i + 1 < routes.Count && !cancellationToken.IsCancellationRequested && Failover.FallbackReason(ex, run.RateLimited > 0, run.FirstTokenSeen) is { } reason)
             {
                 LogFallback(_logger, job.Id, routes[i].Endpoint.Name, routes[i + 1].Endpoint.Name, reason);
             }
@@ -237,17 +244,6 @@ public sealed partial class JobProcessor
             }
         }
     }
-
-    /// <summary>Why the current endpoint cannot answer and the next may: overloaded, down, or not admitting in time; else null.</summary>
-    private static string? FallbackReason(Exception exception, RunState run) => exception switch
-    {
-        AdmissionDeferredException deferred => $"admission: {deferred.Reason}",
-        ConnectorException { RuntimeUnavailable: true } => null,
-        ConnectorException { ErrorClass: ErrorClass.Transient or ErrorClass.RateLimited or ErrorClass.Timeout } connector => $"overloaded: {connector.ErrorClass} {connector.StatusCode}",
-        _ when LlmPipeline.IsOutage(exception) => "down: circuit open",
-        _ when LlmPipeline.IsBudgetExhausted(exception) && run.RateLimited > 0 => "overloaded: rate limited",
-        _ => null,
-    };
 
     private Disposition.Answer Expire(Job job, string model, string reason, int attempts, JobDelivery delivery)
     {

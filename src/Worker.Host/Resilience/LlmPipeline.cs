@@ -8,9 +8,10 @@ using Worker.Host.Configuration;
 namespace Worker.Host.Resilience;
 
 /// <summary>
-/// The <see cref="PipelineNames.Llm"/> pipeline, outermost first: the job's total budget, retry of failures
-/// (exponential backoff with jitter, honouring a capped Retry-After), retry of 429s, and a circuit breaker shared by
-/// all jobs that reports an outage when it opens. The attempt timeout is the runtime client's per-request timeout
+/// An endpoint's LLM pipeline (<see cref="PipelineNames.ForEndpoint"/>), outermost first: the job's total budget,
+/// retry of failures (exponential backoff with jitter, honouring a capped Retry-After), retry of 429s, and a circuit
+/// breaker shared by all jobs sent to that endpoint, which reports the endpoint down when it opens and up when it
+/// closes. The attempt timeout is the runtime client's per-request timeout
 /// (sent as the deadline and enforced).
 /// A 429 is not a failure of the job: it is retried without a count and without a delay of its own, because every
 /// attempt first waits for admission (<see cref="Intake.JobAdmission"/>), which has learned from the 429 how long to
@@ -21,7 +22,7 @@ public static class LlmPipeline
     /// <summary>The time a job has left (its deadline), set on the context: the total timeout is the smaller of it and TotalTimeout.</summary>
     public static readonly ResiliencePropertyKey<TimeSpan> JobBudget = new("worker.job.budget");
 
-    public static ResiliencePipelineBuilder Configure(ResiliencePipelineBuilder builder, ResilienceOptions options, Action<string> reportOutage, Action<OnRetryArguments<object>>? onRetry = null)
+    public static ResiliencePipelineBuilder Configure(ResiliencePipelineBuilder builder, ResilienceOptions options, Action<string> reportOutage, Action<OnRetryArguments<object>>? onRetry = null, Action? reportRecovered = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
@@ -74,6 +75,11 @@ public static class LlmPipeline
             OnOpened = args =>
             {
                 reportOutage($"circuit opened for {args.BreakDuration.TotalSeconds:0.#} s: {args.Outcome.Exception?.Message}");
+                return ValueTask.CompletedTask;
+            },
+            OnClosed = _ =>
+            {
+                reportRecovered?.Invoke();
                 return ValueTask.CompletedTask;
             },
         });

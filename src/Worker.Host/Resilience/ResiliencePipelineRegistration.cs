@@ -16,13 +16,26 @@ public static partial class ResiliencePipelineRegistration
 {
     public static IServiceCollection AddWorkerResiliencePipelines(this IServiceCollection services)
     {
-        services.AddResiliencePipeline(PipelineNames.Llm, (builder, context) =>
+        // One LLM pipeline per endpoint, so each has its own breaker: one provider's outage opens only its circuit.
+        services.AddResiliencePipelines<string>(pipelines =>
         {
-            var options = context.ServiceProvider.GetRequiredService<IOptions<ResilienceOptions>>().Value;
-            var intake = context.ServiceProvider.GetRequiredService<IntakeController>();
-            var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Worker.Host.Resilience.Llm");
-            LlmPipeline.Configure(builder, options, intake.ReportOutage, args =>
-                LogLlmRetry(logger, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, SafeText.Escape(SecretRedactor.Redact(args.Outcome.Exception?.Message ?? "", null))));
+            var llm = pipelines.ServiceProvider.GetRequiredService<IOptions<LlmHostOptions>>().Value;
+            foreach (var endpoint in llm.EndpointNames())
+            {
+                pipelines.AddResiliencePipeline(PipelineNames.ForEndpoint(endpoint), (builder, context) =>
+                {
+                    builder.InstanceName = endpoint;
+                    var options = context.ServiceProvider.GetRequiredService<IOptions<ResilienceOptions>>().Value;
+                    var intake = context.ServiceProvider.GetRequiredService<IntakeController>();
+                    var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Worker.Host.Resilience.Llm");
+                    LlmPipeline.Configure(
+                        builder,
+                        options,
+                        reason => intake.ReportEndpointDown(endpoint, reason),
+                        args => LogLlmRetry(logger, endpoint, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, SafeText.Escape(SecretRedactor.Redact(args.Outcome.Exception?.Message ?? "", null))),
+                        () => intake.ReportEndpointUp(endpoint));
+                });
+            }
         });
 
         services.AddResiliencePipeline(PipelineNames.Publish, (builder, context) =>
@@ -71,8 +84,8 @@ public static partial class ResiliencePipelineRegistration
         return services;
     }
 
-    [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "LLM attempt {Attempt} failed; retrying in {DelayMs:0} ms: {Reason}")]
-    private static partial void LogLlmRetry(ILogger logger, int attempt, double delayMs, string reason);
+    [LoggerMessage(EventId = 120, Level = LogLevel.Information, Message = "LLM attempt {Attempt} to endpoint {Endpoint} failed; retrying in {DelayMs:0} ms: {Reason}")]
+    private static partial void LogLlmRetry(ILogger logger, string endpoint, int attempt, double delayMs, string reason);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning, Message = "Publish attempt {Attempt} failed; retrying in {DelayMs:0} ms: {Reason}")]
     private static partial void LogPublishRetry(ILogger logger, int attempt, double delayMs, string reason);

@@ -54,6 +54,14 @@ public sealed class ChatEndpointsTests
     }
 
     [Fact]
+    public void A_job_that_names_its_endpoint_is_pinned_there_without_fallbacks()
+    {
+        var router = Router(new() { ["claude-sonnet-4-5"] = ["gemini/gemini-2.0-flash", "default/gpt-4o"] });
+        Assert.Equal("claude/claude-sonnet-4-5", Names(router.Resolve("claude", "claude-sonnet-4-5").Routes));
+        Assert.Equal("claude/claude-sonnet-4-5,gemini/gemini-2.0-flash,default/gpt-4o", Names(router.Resolve(null, "claude-sonnet-4-5").Routes));
+    }
+
+    [Fact]
     public void Named_endpoints_are_built_per_provider_over_the_runtime()
     {
         var runtime = new Worker.Connector.Client.RuntimeClient(new Worker.Connector.Client.RuntimeClientOptions { SocketPath = "/tmp/unused.sock" });

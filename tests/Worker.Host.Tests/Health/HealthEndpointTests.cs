@@ -75,6 +75,42 @@ public sealed partial class HealthEndpointTests(RabbitMqBrokerFixture broker) : 
     }
 
     [Fact]
+    public async Task One_endpoint_down_leaves_the_worker_ready_says_which_and_shows_in_the_metrics()
+    {
+        // Nothing listens where the "claude" endpoint points: its one job opens its breaker.
+        var port = FreeTcpPort.Pick();
+        await using var harness = await WorkerHarness.StartAsync(broker, configure: s =>
+        {
+            s["Worker:HealthUrl"] = _url;
+            s["Llm:Endpoints:claude:Provider"] = "anthropic";
+            s["Llm:Endpoints:claude:BaseUrl"] = $"http://127.0.0.1:{port}/v1";
+            s["Llm:Endpoints:claude:Models:0"] = "claude-sonnet-4-5";
+            s["Resilience:MaxRetryAttempts"] = "1";
+            s["Resilience:BreakerMinimumThroughput"] = "2";
+            s["Resilience:BreakerBreakDuration"] = "00:01:00";
+        });
+        Assert.True(await Eventually.TrueAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Wait), "should become ready");
+
+        await harness.PublishAsync(["""{"id":"to-claude","model":"claude-sonnet-4-5","prompt":"Down"}"""]);
+
+        var ready = default((HttpStatusCode Status, string Body));
+        Assert.True(
+            await Eventually.TrueAsync(async () => (ready = await GetAsync("/readyz")).Body.Contains("endpoint(s) down: claude", StringComparison.Ordinal), Wait),
+            $"readyz should name the down endpoint: {ready.Body}");
+        Assert.Equal(HttpStatusCode.OK, ready.Status);
+        string? metrics = null;
+        Assert.True(
+            await Eventually.TrueAsync(async () => Sample(metrics = (await GetAsync("/metrics")).Body, "worker_endpoint_down", "worker_endpoint=\"claude\"") == 1, Wait),
+            $"metrics should show claude down:\n{metrics}");
+        Assert.Equal(0, Sample(metrics!, "worker_endpoint_down", "worker_endpoint=\"default\""));
+        Assert.Equal(0, Sample(metrics!, "worker_intake_paused"));
+
+        // The default endpoint still answers.
+        await harness.PublishAsync([Job("still-up")]);
+        Assert.Equal("succeeded", Assert.Single(await harness.ResultsAsync(1)).Status);
+    }
+
+    [Fact]
     public async Task Readyz_says_paused_and_why_while_the_runtime_is_down_and_ready_again_after()
     {
         await using var harness = await WorkerHarness.StartAsync(

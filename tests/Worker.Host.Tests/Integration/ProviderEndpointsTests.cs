@@ -46,10 +46,63 @@ public sealed class ProviderEndpointsTests(RabbitMqBrokerFixture broker)
             Assert.Equal("stop", result.Json.GetProperty("finish_reason").GetString());
             Assert.True(result.Json.GetProperty("usage").GetProperty("prompt_tokens").GetInt32() > 0, job.Id);
             Assert.True(result.Json.GetProperty("usage").GetProperty("completion_tokens").GetInt32() > 0, job.Id);
+            var usage = result.Json.GetProperty("usage");
+            Assert.Equal(usage.GetProperty("prompt_tokens").GetInt32() + usage.GetProperty("completion_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
             Assert.Equal(job.Provider, result.Json.GetProperty("provider").GetString());
             Assert.Equal(job.Endpoint, result.Json.GetProperty("endpoint").GetString());
             Assert.Equal(job.Model, result.Result!.Model);
             Assert.False(result.Json.TryGetProperty("chain", out _), job.Id);
+        }
+    }
+
+    [Fact]
+    public async Task Each_providers_errors_reach_the_result_in_our_classes()
+    {
+        // Overloaded (every call 503, Anthropic 529), refusing the missing key, and refusing the request (an unknown
+        // model; for Anthropic, whose route takes any model name, a temperature over its maximum of 1), per provider.
+        // The simulator's Gemini route refuses no request shape the worker can send; Gemini's INVALID_ARGUMENT is
+        // classified in tests/Worker.Connector.Tests/Providers/GeminiParsingTests.cs.
+        await using var failing = await SimulatorServer.StartAsync(new SimulatorOptions
+        {
+            Models = ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.0-flash"],
+            Faults = { Rate = 1, Modes = ["unavailable"] },
+        });
+        await using var keyed = await SimulatorServer.StartAsync(new SimulatorOptions { ApiKey = "sk-expected", Models = ["gpt-4o-mini", "claude-sonnet-4-5", "gemini-2.0-flash"] });
+        await using var harness = await WorkerHarness.StartAsync(broker, Models(), s =>
+        {
+            var root = s["Llm:BaseUrl"]!.TrimEnd('/')[..^"/v1".Length];
+            foreach (var (prefix, server) in new[] { ("down", failing.BaseAddress.ToString().TrimEnd('/')), ("key", keyed.BaseAddress.ToString().TrimEnd('/')), ("any", root) })
+            {
+                Endpoint(s, $"o-{prefix}", "openai", server + "/v1", "*");
+                Endpoint(s, $"a-{prefix}", "anthropic", server + "/v1", "*");
+                Endpoint(s, $"g-{prefix}", "gemini", server + "/v1beta", "*");
+            }
+
+            s["Resilience:MaxRetryAttempts"] = "1";
+        });
+        var cases = new (string Endpoint, string Model, string Provider, string Class, int Status, bool Retryable, string Extra)[]
+        {
+            ("o-down", "gpt-4o-mini", "openai", "Transient", 503, true, ""),
+            ("a-down", "claude-sonnet-4-5", "anthropic", "Transient", 529, true, ""),
+            ("g-down", "gemini-2.0-flash", "gemini", "Transient", 503, true, ""),
+            ("o-key", "gpt-4o-mini", "openai", "Permanent", 401, false, ""),
+            ("a-key", "claude-sonnet-4-5", "anthropic", "Permanent", 401, false, ""),
+            ("g-key", "gemini-2.0-flash", "gemini", "Permanent", 403, false, ""),
+            ("o-any", "no-such-model", "openai", "InvalidRequest", 404, false, ""),
+            ("a-any", "claude-sonnet-4-5", "anthropic", "InvalidRequest", 400, false, ",\"params\":{\"temperature\":1.5}"),
+        };
+        await harness.PublishAsync(cases.Select(c => $$"""{"id":"{{c.Endpoint}}","endpoint":"{{c.Endpoint}}","model":"{{c.Model}}","prompt":"Fail","stream":{{(c.Endpoint[0] == 'g' ? "true" : "false")}}{{c.Extra}}}"""));
+
+        var results = (await harness.ResultsAsync(cases.Length)).ToDictionary(r => r.Id);
+
+        foreach (var c in cases)
+        {
+            var result = results[c.Endpoint];
+            Assert.True(JobStatus.Failed == result.Status, $"{c.Endpoint}: {result.Json}");
+            var error = result.Result!.Error!;
+            Assert.True((c.Class, c.Status, c.Retryable) == (error.Class, error.StatusCode ?? 0, error.Retryable), $"{c.Endpoint}: {result.Json}");
+            Assert.Equal((c.Provider, c.Endpoint), (result.Json.GetProperty("provider").GetString(), result.Json.GetProperty("endpoint").GetString()));
+            Assert.DoesNotContain("sk-expected", result.Json.ToString(), StringComparison.Ordinal);
         }
     }
 
