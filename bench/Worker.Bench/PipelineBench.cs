@@ -46,10 +46,12 @@ public sealed class PipelineBench
     }
 
     /// <summary>
-    /// Figure 2, the drain: N jobs are preloaded into an idle quorum queue, then the consumer starts — a fresh worker
-    /// process (C = 16, 64; zero-latency simulator) or a fresh raw-cycle process (<see cref="RawCycle"/>) — and the
-    /// results are timed as they arrive, from result #N/10 (after start-up and JIT tiering) to the last. CPU per job
-    /// of every process is read over the same window. Rounds alternate which side goes first.
+    /// Figure 2, the drain. Per C (16, 64) one worker process (zero-latency simulator) and one raw-cycle process
+    /// (<see cref="RawCycle"/>) are started and warmed up with jobs for <see cref="DrainWarmSeconds"/> (JIT tiering
+    /// takes tens of seconds of steady work: a worker's first 20 s cost twice the CPU per job of its steady state).
+    /// Each round then freezes the consumer (SIGSTOP), preloads N jobs into its idle quorum queue, thaws it (SIGCONT)
+    /// and times the results as they arrive, from result N/10 to the last; CPU per job of every process is read over
+    /// that same window. Rounds alternate which side goes first.
     /// </summary>
     public async Task<List<PipelineRow>> RunPipelineAsync(BrokerClient broker)
     {
@@ -61,21 +63,29 @@ public sealed class PipelineBench
         var rows = new List<PipelineRow>();
         try
         {
-            // A first worker declares its topology and shows the result size the raw cycle must publish.
-            var first = await _stack.StartWorkerAsync(broker, workerSide, baseAddress, 16, "worker-declare");
+            // The heartbeat is raised so a frozen worker is not disconnected while its queue is preloaded.
+            IReadOnlyDictionary<string, string?> frozenOk = new Dictionary<string, string?> { ["RabbitMq__Heartbeat"] = "00:02:00" };
+            var first = await _stack.StartWorkerAsync(broker, workerSide, baseAddress, 16, "worker-declare", frozenOk);
             var workerResults = await ResultsCollector.StartAsync(broker.Connection, workerSide.ResultsQueue);
             await using var workerResultsOwner = workerResults;
             await using var rawResults = await ResultsCollector.StartAsync(broker.Connection, rawSide.ResultsQueue);
             var jobs = _settings.DrainJobs;
             await using (first)
             {
+                // The result size the raw cycle must publish.
                 await RoundAsync(broker, workerSide, workerResults, 300, 30);
             }
 
             var resultBytes = workerResults.MeanBytes;
-
             foreach (var c in PipelineConcurrencies)
             {
+                await using var worker = await _stack.StartWorkerAsync(broker, workerSide, baseAddress, c, $"worker-drain-c{c}", frozenOk);
+                await using var raw = _stack.StartRawCycle(rawSide, (int)resultBytes, $"raw-cycle-c{c}");
+                await broker.WaitForConsumerAsync(rawSide.JobsQueue, TimeSpan.FromSeconds(60), raw);
+                var warmWorker = await WarmUpAsync(broker, workerSide, workerResults, c, worker, simProcess, DrainWarmSeconds);
+                var warmRaw = await WarmUpAsync(broker, rawSide, rawResults, c, raw, null, DrainWarmSeconds / 3);
+                _log($"drain c={c}: warmed up ({DrainWarmSeconds:0} s / {DrainWarmSeconds / 3:0} s; last rates {warmWorker:0} / {warmRaw:0} jobs/s); rounds of {jobs} jobs");
+
                 var pipe = new List<double>();
                 var rawList = new List<double>();
                 var pipeCpu = new List<JobCpu>();
@@ -84,16 +94,14 @@ public sealed class PipelineBench
                 {
                     async Task Pipe()
                     {
-                        var (rate, cpu) = await DrainAsync(broker, workerSide, workerResults, jobs, simProcess,
-                            () => _stack.StartWorker(workerSide, baseAddress, c, $"worker-drain-c{c}"));
+                        var (rate, cpu) = await DrainAsync(broker, workerSide, workerResults, jobs, worker, simProcess);
                         pipe.Add(rate);
                         pipeCpu.Add(cpu);
                     }
 
                     async Task Raw()
                     {
-                        var (rate, cpu) = await DrainAsync(broker, rawSide, rawResults, jobs, null,
-                            () => _stack.StartRawCycle(rawSide, (int)resultBytes, $"raw-cycle-c{c}"));
+                        var (rate, cpu) = await DrainAsync(broker, rawSide, rawResults, jobs, raw, null);
                         rawList.Add(rate);
                         rawCpu.Add(cpu);
                     }
@@ -125,37 +133,44 @@ public sealed class PipelineBench
         return rows;
     }
 
-    /// <summary>
-    /// Preloads <paramref name="jobs"/> jobs, starts the consumer, waits for every result, stops the consumer.
-    /// Returns the steady rate (results N/10 → last) and CPU µs per job of each process over that same window.
-    /// </summary>
-    private async Task<(double Rate, JobCpu Cpu)> DrainAsync(BrokerClient broker, Topology side, ResultsCollector results, int jobs, ChildProcess? simulator, Func<ChildProcess> startConsumer)
-    {
-        await broker.PublishAsync(side.JobsQueue, Stack.Jobs($"{_runId}-{Interlocked.Increment(ref _batch)}", jobs));
-        var skip = jobs / 10;
-        ChildProcess? consumer = null;
-        (double Consumer, double Broker, double Sim, double Bench) mark = default;
-        results.Expect(jobs, skip, () => mark = (consumer?.CpuSeconds() ?? 0, CpuAccounting.BrokerSeconds(), simulator?.CpuSeconds() ?? 0, ProcStat.SelfCpuSeconds()));
-        consumer = startConsumer();
-        await using (consumer)
-        {
-            await broker.WaitForConsumerAsync(side.JobsQueue, TimeSpan.FromSeconds(60), consumer);
-            var arrivals = await results.WaitAsync(TimeSpan.FromSeconds(120 + (jobs / 100)));
-            var steady = jobs - 1 - skip;
-            double PerJob(double from, double to) => (to - from) * 1_000_000 / steady;
-            var cpu = new JobCpu(
-                PerJob(mark.Consumer, consumer.CpuSeconds()),
-                PerJob(mark.Broker, CpuAccounting.BrokerSeconds()),
-                PerJob(mark.Sim, simulator?.CpuSeconds() ?? 0),
-                PerJob(mark.Bench, ProcStat.SelfCpuSeconds()));
-            if (results.Failed > 0)
-            {
-                throw new InvalidOperationException($"{results.Failed} of {jobs} results on {side.ResultsQueue} did not succeed");
-            }
+    private double DrainWarmSeconds => _settings.Quick ? 15 : 40;
 
-            var seconds = (double)(arrivals[^1] - arrivals[skip]) / Stopwatch.Frequency;
-            return (steady / seconds, cpu);
+    /// <summary>
+    /// Freezes the consumer, preloads <paramref name="jobs"/> jobs, thaws it, waits for every result. Returns the
+    /// steady rate (results N/10 → last) and CPU µs per job of each process over that same window.
+    /// </summary>
+    private async Task<(double Rate, JobCpu Cpu)> DrainAsync(BrokerClient broker, Topology side, ResultsCollector results, int jobs, ChildProcess consumer, ChildProcess? simulator)
+    {
+        const int SigStop = 19;
+        const int SigCont = 18;
+        var skip = jobs / 10;
+        (double Consumer, double Broker, double Sim, double Bench) mark = default;
+        results.Expect(jobs, skip, () => mark = (consumer.CpuSeconds(), CpuAccounting.BrokerSeconds(), simulator?.CpuSeconds() ?? 0, ProcStat.SelfCpuSeconds()));
+        ProcStat.Kill(consumer.Pid, SigStop);
+        try
+        {
+            await broker.PublishAsync(side.JobsQueue, Stack.Jobs($"{_runId}-{Interlocked.Increment(ref _batch)}", jobs));
         }
+        finally
+        {
+            ProcStat.Kill(consumer.Pid, SigCont);
+        }
+
+        var arrivals = await results.WaitAsync(TimeSpan.FromSeconds(120 + (jobs / 100)));
+        var steady = jobs - 1 - skip;
+        double PerJob(double from, double to) => (to - from) * 1_000_000 / steady;
+        var cpu = new JobCpu(
+            PerJob(mark.Consumer, consumer.CpuSeconds()),
+            PerJob(mark.Broker, CpuAccounting.BrokerSeconds()),
+            PerJob(mark.Sim, simulator?.CpuSeconds() ?? 0),
+            PerJob(mark.Bench, ProcStat.SelfCpuSeconds()));
+        if (results.Failed > 0)
+        {
+            throw new InvalidOperationException($"{results.Failed} of {jobs} results on {side.ResultsQueue} did not succeed");
+        }
+
+        var seconds = (double)(arrivals[^1] - arrivals[skip]) / Stopwatch.Frequency;
+        return (steady / seconds, cpu);
     }
 
     /// <summary>Latency-bound scaling: simulator time to complete L, C = 1, 16, 64, 256, N = C × waves per round.</summary>
@@ -208,9 +223,9 @@ public sealed class PipelineBench
     private double WarmSeconds => _settings.Quick ? 2.5 : 5;
 
     /// <summary>Rounds of growing size until WarmSeconds have passed; returns the last round's rate.</summary>
-    private async Task<double> WarmUpAsync(BrokerClient broker, Topology side, ResultsCollector results, int concurrency, ChildProcess? worker, ChildProcess? simulator)
+    private async Task<double> WarmUpAsync(BrokerClient broker, Topology side, ResultsCollector results, int concurrency, ChildProcess? worker, ChildProcess? simulator, double? seconds = null)
     {
-        var until = Stopwatch.GetTimestamp() + (long)(WarmSeconds * Stopwatch.Frequency);
+        var until = Stopwatch.GetTimestamp() + (long)((seconds ?? WarmSeconds) * Stopwatch.Frequency);
         var jobs = concurrency == 1 ? 100 : 300;
         var rate = 0.0;
         while (Stopwatch.GetTimestamp() < until)

@@ -57,15 +57,15 @@ public sealed class Stack
     /// (repository appsettings.json) except for the broker, the queue names, the endpoint and the concurrency.
     /// Returns once it consumes the jobs queue.
     /// </summary>
-    public async Task<ChildProcess> StartWorkerAsync(BrokerClient broker, Topology topology, Uri simulator, int concurrency, string name)
+    public async Task<ChildProcess> StartWorkerAsync(BrokerClient broker, Topology topology, Uri simulator, int concurrency, string name, IReadOnlyDictionary<string, string?>? extra = null)
     {
-        var process = StartWorker(topology, simulator, concurrency, name);
+        var process = StartWorker(topology, simulator, concurrency, name, extra);
         await broker.WaitForConsumerAsync(topology.JobsQueue, TimeSpan.FromSeconds(60), process);
         return process;
     }
 
     /// <summary><see cref="StartWorkerAsync"/> without waiting for it to consume.</summary>
-    public ChildProcess StartWorker(Topology topology, Uri simulator, int concurrency, string name)
+    public ChildProcess StartWorker(Topology topology, Uri simulator, int concurrency, string name, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var socket = Path.Combine(Path.GetTempPath(), $"wb-{Guid.NewGuid():N}"[..14] + ".sock");
         var env = new Dictionary<string, string?>
@@ -85,7 +85,7 @@ public sealed class Stack
             ["Worker__Prefetch"] = "0",
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        foreach (var (key, value) in _settings.WorkerEnvironment)
+        foreach (var (key, value) in (extra ?? new Dictionary<string, string?>()).Concat(_settings.WorkerEnvironment))
         {
             env[key] = value;
         }
