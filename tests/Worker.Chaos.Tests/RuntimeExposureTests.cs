@@ -58,7 +58,8 @@ public sealed class RuntimeExposureTests : IAsyncLifetime
             new Dictionary<string, string?> { ["Runtime__SocketFileMode"] = mode }, Path.Combine(work, "runtime.log"));
         Assert.True(await Eventually.TrueAsync(() => daemon.HasExited, TimeSpan.FromSeconds(30)), "the daemon started with a world-writable socket mode");
         Assert.Equal(78, daemon.ExitCode); // EX_CONFIG, docs/deployment.md#exit-codes
-        Assert.Contains("lets any local user connect", daemon.Tail(), StringComparison.Ordinal);
+        // Its output is read by a pump that may still be catching up when the exit is seen.
+        Assert.True(await Eventually.TrueAsync(() => daemon.Tail().Contains("lets any local user connect", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), daemon.Tail());
         Assert.False(File.Exists(path));
     }
 
