@@ -5,7 +5,7 @@
 # bench/results/latest.{md,json} plus a dated copy, prints the table, and stops what it started.
 #
 # Knobs (environment):
-#   BENCH_QUICK=1            short rounds, 3 rounds, smaller job counts, micro as a dry run (~3 min instead of ~12)
+#   BENCH_QUICK=1            short rounds, 3 rounds, smaller job counts, 15 s drain warm-up, micro as a dry run
 #   BENCH_ROUNDS=N           rounds per figure (default 5, quick 3)
 #   BENCH_SCENARIOS=a,b      subset of hop,pipeline,scaling,memory,ttft,admission (default all)
 #   BENCH_SKIP_MICRO=1       skip the BenchmarkDotNet suite
