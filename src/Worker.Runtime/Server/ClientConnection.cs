@@ -58,7 +58,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
     private volatile bool _readEnded;
 
     // Write watchdog (Runtime:WriteTimeout): frames waiting or being written, and when one last finished.
-    private ITimer? _writeWatch;
+    private readonly ITimer _writeWatch;
     private int _writing;
     private long _writeProgress;
 
@@ -74,6 +74,8 @@ internal sealed class ClientConnection : IStreamFrameWriter
         _stream = new NetworkStream(socket, ownsSocket: true);
         _reader = new ConnectionFrameReader(_stream, _limits.IdleTimeout, _limits.FrameTimeout, () => Volatile.Read(ref _pending) > 0 || Volatile.Read(ref _admitting) != 0);
         _writer = new FrameWriter(_stream);
+        var period = TimeSpan.FromTicks(Math.Clamp(_limits.WriteTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _writeWatch = TimeProvider.System.CreateTimer(static s => ((ClientConnection)s!).CheckWrites(), this, period, period);
     }
 
     public long Id { get; }
@@ -194,10 +196,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
             await watch;
         }
 
-        if (_writeWatch is not null)
-        {
-            await _writeWatch.DisposeAsync();
-        }
+        await _writeWatch.DisposeAsync();
 
         await _stream.DisposeAsync();
         _writer.Dispose();
@@ -664,16 +663,6 @@ internal sealed class ClientConnection : IStreamFrameWriter
         }
 
         Interlocked.Increment(ref _writing);
-        if (_writeWatch is null)
-        {
-            var period = TimeSpan.FromTicks(Math.Clamp(_limits.WriteTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
-            var watch = TimeProvider.System.CreateTimer(static s => ((ClientConnection)s!).CheckWrites(), this, period, period);
-            if (Interlocked.CompareExchange(ref _writeWatch, watch, null) is not null)
-            {
-                watch.Dispose();
-            }
-        }
-
         try
         {
             await _writer.WriteAsync(type, state, build, _closing.Token, sizeHint);
@@ -690,7 +679,7 @@ internal sealed class ClientConnection : IStreamFrameWriter
         if (Volatile.Read(ref _writing) > 0 && Stopwatch.GetElapsedTime(Volatile.Read(ref _writeProgress)) > _limits.WriteTimeout)
         {
             // Once is enough: the connection is closing.
-            _writeWatch?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _writeWatch.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             AbortStalledWrite();
         }
     }
