@@ -56,25 +56,8 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         call ??= new RuntimeCallOptions();
         var timeout = call.Timeout ?? _options.DefaultTimeout;
         var requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
-
-        using var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
-        activity?.SetTag("rpc.system", "vastar");
-        activity?.SetTag("rpc.method", $"{connectorName}.{operation}");
-        activity?.SetTag("server.address", Endpoint.ToString());
-        activity?.SetTag("vastar.request_id", requestId);
-
-        var request = new ExecuteRequestMessage
-        {
-            RequestId = requestId,
-            TenantId = call.TenantId ?? _options.TenantId,
-            WorkspaceId = call.WorkspaceId ?? _options.WorkspaceId,
-            TraceId = call.TraceId ?? Activity.Current?.Id,
-            ConnectorName = connectorName,
-            Operation = operation,
-            DeadlineAtMs = (ulong)(_time.GetUtcNow() + timeout).ToUnixTimeMilliseconds(),
-            Payload = payload,
-            Headers = call.Headers,
-        };
+        using var activity = StartActivity(connectorName, operation, requestId);
+        var request = NewRequest(requestId, connectorName, operation, payload, call, timeout, call.Headers);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -103,6 +86,32 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The client span of one call (created only when someone listens).</summary>
+    private Activity? StartActivity(string connectorName, string operation, ulong requestId)
+    {
+        var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
+        activity?.SetTag("rpc.system", "vastar");
+        activity?.SetTag("rpc.method", $"{connectorName}.{operation}");
+        activity?.SetTag("server.address", Endpoint.ToString());
+        activity?.SetTag("vastar.request_id", requestId);
+        return activity;
+    }
+
+    /// <summary>The ExecuteRequest of one call: ids and deadline from the call's options or the client's.</summary>
+    private ExecuteRequestMessage NewRequest(ulong requestId, string connectorName, string operation, ReadOnlyMemory<byte> payload,
+        RuntimeCallOptions call, TimeSpan timeout, IReadOnlyList<KeyValuePair<string, string>> headers) => new()
+        {
+            RequestId = requestId,
+            TenantId = call.TenantId ?? _options.TenantId,
+            WorkspaceId = call.WorkspaceId ?? _options.WorkspaceId,
+            TraceId = call.TraceId ?? Activity.Current?.Id,
+            ConnectorName = connectorName,
+            Operation = operation,
+            DeadlineAtMs = (ulong)(_time.GetUtcNow() + timeout).ToUnixTimeMilliseconds(),
+            Payload = payload,
+            Headers = headers,
+        };
+
     /// <summary>
     /// Sends one ExecuteRequest asking for a streamed answer (<see cref="StreamProtocol"/>) and returns once the head
     /// (or, from a runtime that does not stream, the whole answer) has arrived. The call's timeout and
@@ -119,26 +128,9 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         var timeout = call.Timeout ?? _options.DefaultTimeout;
         var window = Math.Clamp(call.StreamWindow ?? StreamProtocol.DefaultWindow, StreamProtocol.MinWindow, StreamProtocol.MaxWindow);
         var requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
-
-        var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
-        activity?.SetTag("rpc.system", "vastar");
-        activity?.SetTag("rpc.method", $"{connectorName}.{operation}");
-        activity?.SetTag("server.address", Endpoint.ToString());
-        activity?.SetTag("vastar.request_id", requestId);
+        var activity = StartActivity(connectorName, operation, requestId);
         activity?.SetTag("vastar.streamed", true);
-
-        var request = new ExecuteRequestMessage
-        {
-            RequestId = requestId,
-            TenantId = call.TenantId ?? _options.TenantId,
-            WorkspaceId = call.WorkspaceId ?? _options.WorkspaceId,
-            TraceId = call.TraceId ?? Activity.Current?.Id,
-            ConnectorName = connectorName,
-            Operation = operation,
-            DeadlineAtMs = (ulong)(_time.GetUtcNow() + timeout).ToUnixTimeMilliseconds(),
-            Payload = payload,
-            Headers = [.. call.Headers, StreamProtocol.Header(window)],
-        };
+        var request = NewRequest(requestId, connectorName, operation, payload, call, timeout, [.. call.Headers, StreamProtocol.Header(window)]);
 
         var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
