@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using Worker.Host.Contracts;
 using Worker.Host.Publishing;
 using Worker.Simulator;
 using Worker.Simulator.Options;
@@ -262,9 +263,21 @@ public static partial class ClusterRun
             if (options.Pause)
             {
                 var paused = cluster.NodeOnPort(CurrentPort(workers[1]) ?? cluster.Nodes[1].Port);
+
+                // When the frozen node leads the jobs or results queue, every worker waits for the cluster to declare it
+                // down and elect a new leader: the report says so, since that wait is the cluster's, not the worker's.
+                var led = new List<string>();
+                foreach (var (queue, name) in new[] { (setup.JobsQueue, "jobs"), (setup.ResultsQueue, "results") })
+                {
+                    if ((await cluster.LeaderOfAsync(queue, cancellationToken)).NodeName == paused.NodeName)
+                    {
+                        led.Add(name);
+                    }
+                }
+
                 var lines = workers.Select(RecoveredCount).ToList();
                 await paused.PauseAsync(cancellationToken);
-                faults.Add($"paused worker#2's node {paused} for {options.Outage.TotalSeconds:0} s");
+                faults.Add($"paused worker#2's node {paused} for {options.Outage.TotalSeconds:0} s (queues it led: {(led.Count == 0 ? "none" : string.Join(", ", led))})");
                 log($"cluster run: {faults[^1]}");
                 var detected = await WaitForRecoveryAsync(workers, lines, options.Outage, cancellationToken);
                 await paused.UnpauseAsync(cancellationToken);
@@ -286,6 +299,21 @@ public static partial class ClusterRun
 
             // Straggling duplicates (results of jobs redelivered after the pause) arrive late: give them a moment.
             await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+
+            // Each worker's control queue must have followed it through every recovery: a cancel request published after
+            // the run has to reach both (an unknown id: each worker logs that it heard it and remembers it).
+            var probe = $"cancel-probe-{Guid.NewGuid():N}"[..24];
+            await PublishCancelAsync(connection, rabbit.ControlExchange, probe, violations, cancellationToken);
+            foreach (var worker in workers)
+            {
+                var heard = await WaitForLogAsync(worker, $"Cancel request for job {probe}", TimeSpan.FromSeconds(10), cancellationToken);
+                failovers.Add(heard ? $"control: {worker.Name} heard a cancel request published after the run" : $"control: {worker.Name} did not hear a cancel request within 10 s");
+                if (!heard)
+                {
+                    violations.Add($"{worker.Name} did not hear a cancel request published after the run (its control queue was not recovered)");
+                }
+            }
+
             var results = collector.Snapshot();
             var stalls = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
             foreach (var group in results.GroupBy(r => r.Worker))
@@ -434,6 +462,51 @@ public static partial class ClusterRun
 
             await Task.Delay(200, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Publishes a cancel request, mandatory. A node that has just rejoined can route with a stale view for a moment
+    /// (seen: NO_ROUTE right after the unpause), so an unroutable request is tried again for up to 10 s.
+    /// </summary>
+    private static async Task PublishCancelAsync(IConnection connection, string exchange, string id, List<string> violations, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), cancellationToken);
+                await channel.BasicPublishAsync(exchange, CancelRequest.RoutingKey, true, new BasicProperties { ContentType = "application/json" },
+                    ControlSerializer.Serialize(new CancelRequest { Id = id }), cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.PublishReturnException or RabbitMQ.Client.Exceptions.AlreadyClosedException or RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(10))
+                {
+                    violations.Add($"a cancel request could not be published for 10 s after the run: {ex.Message}");
+                    return;
+                }
+
+                await Task.Delay(500, cancellationToken);
+            }
+        }
+    }
+
+    private static async Task<bool> WaitForLogAsync(ManagedProcess worker, string text, TimeSpan window, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!ReadLog(worker).Contains(text, StringComparison.Ordinal))
+        {
+            if (clock.Elapsed > window)
+            {
+                return false;
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        return true;
     }
 
     private static async Task PublishAsync(IConnection connection, string queue, List<string> ids, CancellationToken cancellationToken)

@@ -14,8 +14,8 @@ using Worker.Host.Resilience;
 namespace Worker.Host.Consuming;
 
 /// <summary>
-/// This worker's queue on the control exchange (exclusive, auto-delete: it lives as long as the worker's connection),
-/// bound with <c>cancel</c>. It only reads and dispatches: each request goes to the <see cref="CancelLedger"/>, which
+/// This worker's queue on the control exchange (server-named, exclusive, auto-delete: it lives as long as the worker's
+/// connection), bound with <c>cancel</c>. It only reads and dispatches: each request goes to the <see cref="CancelLedger"/>, which
 /// decides. Control input is never trusted: a malformed message is dropped with a log line.
 /// </summary>
 public sealed partial class CancelConsumer : BackgroundService
@@ -28,9 +28,12 @@ public sealed partial class CancelConsumer : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<CancelConsumer> _logger;
 
-    // Named by us, not by the server: recovery re-declares it under the same name, and we bind it again (the
-    // connection's topology recovery leaves bindings alone).
-    private readonly string _queue;
+    // Named by the server, so every connection gets a new one. A name of our own was re-declared by recovery on the
+    // new node while the old, exclusive queue still belonged to the lost connection: RESOURCE_LOCKED on every attempt
+    // until the cluster declared the lost node down (a paused node: 5-6 s more). Recovery re-declares it under a new
+    // name (QueueNameChangedAfterRecovery) and moves our consumer there; we bind it again (the connection's topology
+    // recovery leaves bindings alone).
+    private volatile string _queue = "";
     private IChannel? _channel;
     private volatile bool _listening;
 
@@ -44,7 +47,6 @@ public sealed partial class CancelConsumer : BackgroundService
         _broker = pipelines.GetPipeline(PipelineNames.Broker);
         _rabbit = rabbit.Value;
         _time = time ?? TimeProvider.System;
-        _queue = $"{_rabbit.ControlExchange}.worker-{Guid.NewGuid():N}";
     }
 
     /// <summary>True once the queue is bound and consumed (cancel requests published from now on are heard).</summary>
@@ -75,13 +77,26 @@ public sealed partial class CancelConsumer : BackgroundService
         var connection = await _connections.GetAsync(cancellationToken);
         var channel = _channel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
         await _topology.DeclareControlAsync(channel, cancellationToken);
-        await channel.QueueDeclareAsync(_queue, durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken);
+        var declared = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken);
+        _queue = declared.QueueName;
         await channel.QueueBindAsync(_queue, _rabbit.ControlExchange, CancelRequest.RoutingKey, cancellationToken: cancellationToken);
+        connection.QueueNameChangedAfterRecoveryAsync += OnQueueRenamedAsync;
         connection.RecoverySucceededAsync += OnRecoveredAsync;
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += OnReceivedAsync;
         // Auto-ack: a cancel request is worth nothing once this worker is gone; the others have their own copies.
         await channel.BasicConsumeAsync(_queue, autoAck: true, consumer, cancellationToken);
+    }
+
+    private Task OnQueueRenamedAsync(object sender, QueueNameChangedAfterRecoveryEventArgs args)
+    {
+        if (args.NameBefore == _queue)
+        {
+            _queue = args.NameAfter;
+            LogRenamed(_logger, args.NameBefore, args.NameAfter);
+        }
+
+        return Task.CompletedTask;
     }
 
     private async Task OnRecoveredAsync(object sender, AsyncEventArgs args)
@@ -91,13 +106,15 @@ public sealed partial class CancelConsumer : BackgroundService
             return;
         }
 
+        var queue = _queue;
         try
         {
-            await channel.QueueBindAsync(_queue, _rabbit.ControlExchange, CancelRequest.RoutingKey, cancellationToken: args.CancellationToken);
+            await channel.QueueBindAsync(queue, _rabbit.ControlExchange, CancelRequest.RoutingKey, cancellationToken: args.CancellationToken);
+            LogRebound(_logger, queue);
         }
-        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogRebindFailed(_logger, ex.Message);
+            LogRebindFailed(_logger, queue, ex.GetType().Name, ex.Message);
         }
     }
 
@@ -145,6 +162,12 @@ public sealed partial class CancelConsumer : BackgroundService
     [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Dropped a malformed control message (routing key {RoutingKey}): {Reason}")]
     private static partial void LogMalformed(ILogger logger, string routingKey, string reason);
 
-    [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not bind the control queue again after recovery: {Reason}")]
-    private static partial void LogRebindFailed(ILogger logger, string reason);
+    [LoggerMessage(EventId = 224, Level = LogLevel.Information, Message = "Control queue re-declared after recovery: {Before} -> {After}")]
+    private static partial void LogRenamed(ILogger logger, string before, string after);
+
+    [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not bind the control queue {Queue} again after recovery: {Error}: {Reason}")]
+    private static partial void LogRebindFailed(ILogger logger, string queue, string error, string reason);
+
+    [LoggerMessage(EventId = 225, Level = LogLevel.Information, Message = "Control queue {Queue} bound again after recovery")]
+    private static partial void LogRebound(ILogger logger, string queue);
 }
