@@ -11,6 +11,7 @@
 #   BENCH_SKIP_MICRO=1       skip the BenchmarkDotNet suite
 #   BENCH_WORKER_ENV="K=V;..." extra environment for the worker processes (diagnosis: runtime knobs)
 #   BENCH_DRAIN_JOBS=N       jobs preloaded per drain round (default 20000, quick 6000); BENCH_RAW_MODE=batched|tracked
+#   BENCH_DRAIN_CONCURRENCY=64  the drain's worker concurrencies (default 16,64)
 #   BENCH_HOP_PATH=whole     runtime hop side (b) through the JSON envelope instead of stream frames
 #   BENCH_RUNTIME=inproc     runtime hop with RuntimeServer inside the bench process (default: separate process)
 #   BENCH_MEM_JOBS=N1,N2     RSS checkpoints (default 10000,50000; quick 2000,10000)

@@ -22,6 +22,9 @@ public sealed class BenchSettings
 
     public required IReadOnlyList<int> HopConcurrencies { get; init; }
 
+    /// <summary>Drain (figure 2): the worker concurrencies measured (BENCH_DRAIN_CONCURRENCY, default 16,64).</summary>
+    public required IReadOnlyList<int> DrainConcurrencies { get; init; }
+
     /// <summary>Runtime hop, side (b): "stream" (binary chunk frames, the worker's path for streamed jobs) or "whole" (JSON envelope).</summary>
     public string HopPath { get; init; } = "stream";
 
@@ -122,6 +125,8 @@ public sealed class BenchSettings
             HopPath = Get("hop-path", "BENCH_HOP_PATH") ?? "stream",
             HopLatencyMs = Int(Get("hop-latency-ms", "BENCH_HOP_LATENCY_MS")) ?? 0,
             HopConcurrencies = (Get("hop-concurrency", "BENCH_HOP_CONCURRENCY") ?? "1,16,64")
+                .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
+            DrainConcurrencies = (Get("drain-concurrency", "BENCH_DRAIN_CONCURRENCY") ?? "16,64")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             PipelineSeconds = Double(Get("pipeline-seconds", "BENCH_PIPELINE_SECONDS")) ?? (quick ? 1.5 : 3.0),
             WorkerEnvironment = (Get("worker-env", "BENCH_WORKER_ENV") ?? "")

@@ -30,7 +30,6 @@ public sealed record ScalingRow(int Concurrency, int Jobs, double IdealJobsPerSe
 /// </summary>
 public sealed class PipelineBench
 {
-    private static readonly int[] PipelineConcurrencies = [16, 64];
     private static readonly int[] ScalingConcurrencies = [1, 16, 64, 256];
     private readonly BenchSettings _settings;
     private readonly Stack _stack;
@@ -77,7 +76,7 @@ public sealed class PipelineBench
             }
 
             var resultBytes = workerResults.MeanBytes;
-            foreach (var c in PipelineConcurrencies)
+            foreach (var c in _settings.DrainConcurrencies)
             {
                 await using var worker = await _stack.StartWorkerAsync(broker, workerSide, baseAddress, c, $"worker-drain-c{c}", frozenOk);
                 await using var raw = _stack.StartRawCycle(rawSide, (int)resultBytes, $"raw-cycle-c{c}");
