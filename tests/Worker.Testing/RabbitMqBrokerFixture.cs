@@ -74,6 +74,16 @@ public sealed class RabbitMqBrokerFixture : IAsyncLifetime
         await WaitUntilAcceptingConnectionsAsync(ContainerReadyTimeout, cancellationToken);
     }
 
+    /// <summary>Runs a command in the broker container (<c>rabbitmqctl</c>, as an operator would) and returns its output.</summary>
+    /// <exception cref="NotSupportedException">The broker is external (<c>RABBITMQ_URI</c>).</exception>
+    public async Task<string> ExecAsync(IList<string> command, CancellationToken cancellationToken = default)
+    {
+        var result = await RequireContainer().ExecAsync(command, cancellationToken);
+        return result.ExitCode == 0
+            ? result.Stdout
+            : throw new InvalidOperationException($"'{string.Join(' ', command)}' exited {result.ExitCode}: {result.Stderr}");
+    }
+
     /// <inheritdoc />
     public async Task InitializeAsync()
     {

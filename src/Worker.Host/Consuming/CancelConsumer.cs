@@ -35,6 +35,12 @@ public sealed partial class CancelConsumer : BackgroundService
     // recovery leaves bindings alone).
     private volatile string _queue = "";
     private IChannel? _channel;
+    private IChannel? _checkChannel;
+    private bool _subscribed;
+
+    // How often the queue's existence is checked (one passive declare): the longest a partition can leave cancel
+    // requests unrouted, after the broker itself has settled.
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(5);
     private volatile bool _listening;
 
     public CancelConsumer(
@@ -52,6 +58,9 @@ public sealed partial class CancelConsumer : BackgroundService
     /// <summary>True once the queue is bound and consumed (cancel requests published from now on are heard).</summary>
     public bool IsListening => _listening;
 
+    /// <summary>The control queue's current (server-given) name.</summary>
+    internal string QueueName => _queue;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
@@ -59,7 +68,16 @@ public sealed partial class CancelConsumer : BackgroundService
             await _broker.ExecuteAsync(static async (consumer, token) => await consumer.ListenAsync(token), this, stoppingToken);
             _listening = true;
             LogListening(_logger, _rabbit.ControlExchange, _queue);
-            await Task.Delay(Timeout.InfiniteTimeSpan, _time, stoppingToken);
+            while (true)
+            {
+                await Task.Delay(CheckInterval, _time, stoppingToken);
+                if (await IsQueueGoneAsync(stoppingToken))
+                {
+                    LogQueueGone(_logger, _queue);
+                    await _broker.ExecuteAsync(static async (consumer, token) => await consumer.ListenAsync(token), this, stoppingToken);
+                    LogListening(_logger, _rabbit.ControlExchange, _queue);
+                }
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -80,12 +98,58 @@ public sealed partial class CancelConsumer : BackgroundService
         var declared = await channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true, cancellationToken: cancellationToken);
         _queue = declared.QueueName;
         await channel.QueueBindAsync(_queue, _rabbit.ControlExchange, CancelRequest.RoutingKey, cancellationToken: cancellationToken);
-        connection.QueueNameChangedAfterRecoveryAsync += OnQueueRenamedAsync;
-        connection.RecoverySucceededAsync += OnRecoveredAsync;
+        if (!_subscribed)
+        {
+            _subscribed = true;
+            connection.QueueNameChangedAfterRecoveryAsync += OnQueueRenamedAsync;
+            connection.RecoverySucceededAsync += OnRecoveredAsync;
+        }
+
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += OnReceivedAsync;
         // Auto-ack: a cancel request is worth nothing once this worker is gone; the others have their own copies.
         await channel.BasicConsumeAsync(_queue, autoAck: true, consumer, cancellationToken);
+    }
+
+    /// <summary>
+    /// True when the broker no longer knows the control queue (a passive declare answers 404). Seen on RabbitMQ 3.10
+    /// after a partition healed: a node that woke from a pause deleted the exclusive queues of nodes it had taken for
+    /// down, ours included, while our connection and consumer stayed up; nothing tells the consumer, and cancel
+    /// requests found no route. Any other failure (the connection is recovering) is not an answer: asked again later.
+    /// </summary>
+    private async Task<bool> IsQueueGoneAsync(CancellationToken cancellationToken)
+    {
+        if (!_connections.IsConnected)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (_checkChannel is not { IsOpen: true })
+            {
+                if (_checkChannel is { } closed)
+                {
+                    _checkChannel = null;
+                    await closed.DisposeAsync();
+                }
+
+                var connection = await _connections.GetAsync(cancellationToken);
+                _checkChannel = await connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            }
+
+            await _checkChannel.QueueDeclarePassiveAsync(_queue, cancellationToken);
+            return false;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException ex) when (ex.ShutdownReason?.ReplyCode == 404)
+        {
+            return true;
+        }
+        catch (Exception ex) when (ex is RabbitMQ.Client.Exceptions.OperationInterruptedException or RabbitMQ.Client.Exceptions.AlreadyClosedException
+            or IOException or TimeoutException)
+        {
+            return false;
+        }
     }
 
     private Task OnQueueRenamedAsync(object sender, QueueNameChangedAfterRecoveryEventArgs args)
@@ -149,6 +213,7 @@ public sealed partial class CancelConsumer : BackgroundService
 
     public override void Dispose()
     {
+        _checkChannel?.Dispose();
         _channel?.Dispose();
         base.Dispose();
     }
@@ -161,6 +226,9 @@ public sealed partial class CancelConsumer : BackgroundService
 
     [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Dropped a malformed control message (routing key {RoutingKey}): {Reason}")]
     private static partial void LogMalformed(ILogger logger, string routingKey, string reason);
+
+    [LoggerMessage(EventId = 226, Level = LogLevel.Warning, Message = "Control queue {Queue} is gone although the connection is up (a partition healed?); declaring a new one")]
+    private static partial void LogQueueGone(ILogger logger, string queue);
 
     [LoggerMessage(EventId = 224, Level = LogLevel.Information, Message = "Control queue re-declared after recovery: {Before} -> {After}")]
     private static partial void LogRenamed(ILogger logger, string before, string after);

@@ -118,4 +118,23 @@ public sealed class StreamingDeltasTests(RabbitMqBrokerFixture broker)
         Assert.Equal(1, harness.Simulator.Stats.TotalRequests);
         Assert.True(harness.Service<Worker.Host.Consuming.CancelConsumer>().IsListening);
     }
+
+    [Fact]
+    public async Task A_control_queue_deleted_under_a_running_worker_is_declared_again_and_cancels_are_heard_again()
+    {
+        await using var harness = await WorkerHarness.StartAsync(broker);
+        var consumer = harness.Service<Worker.Host.Consuming.CancelConsumer>();
+        Assert.True(await Eventually.TrueAsync(() => consumer.IsListening, TimeSpan.FromSeconds(10)));
+        var before = consumer.QueueName;
+
+        // What a healed partition did on RabbitMQ 3.10 (a node back from a pause deleted the queue while the
+        // worker's connection stayed up), done here by hand: the queue is deleted under the worker.
+        await broker.ExecAsync(["rabbitmqctl", "-q", "delete_queue", before]);
+        Assert.True(await Eventually.TrueAsync(() => consumer.QueueName != before, TimeSpan.FromSeconds(20)), "the worker declared a new control queue");
+
+        await harness.PublishCancelAsync("after-delete-1");
+        Assert.True(await Eventually.TrueAsync(() => harness.Service<Worker.Host.Cancelling.CancelLedger>().Remembered == 1, TimeSpan.FromSeconds(10)),
+            "a cancel published after the delete was heard");
+        Assert.True(consumer.IsListening);
+    }
 }
