@@ -47,7 +47,9 @@ public sealed class ConnectionLimitTests : IClassFixture<UpstreamFixture>
 
             // A request in flight for three times the idle timeout: its connection stays and gets the answer.
             Assert.Equal(ErrorClass.Success, (await busy.ReadResponseAsync(TimeSpan.FromSeconds(10))).ErrorClass);
-            await TestRuntime.EventuallyAsync(() => server.OpenConnections == 1, TimeSpan.FromSeconds(10), "the 200 idle connections closed");
+            // At most one: the busy connection, idle itself from its answer on, may close (0.5 s later) before a loaded
+            // machine has closed the last idle ones; "exactly 1" then never held (failed once in a clean-clone run).
+            await TestRuntime.EventuallyAsync(() => server.OpenConnections <= 1, TimeSpan.FromSeconds(10), "the 200 idle connections closed");
             foreach (var socket in idle)
             {
                 Assert.Equal(0, await ReceiveAsync(socket, TimeSpan.FromSeconds(5)));
