@@ -50,12 +50,7 @@ public sealed partial class RuntimeClient : IAsyncDisposable
     public async Task<ExecuteResponseMessage> ExecuteAsync(
         string connectorName, string operation, ReadOnlyMemory<byte> payload, RuntimeCallOptions? call = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectorName);
-        ArgumentException.ThrowIfNullOrEmpty(operation);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        call ??= new RuntimeCallOptions();
-        var timeout = call.Timeout ?? _options.DefaultTimeout;
-        var requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
+        (call, var timeout, var requestId) = Begin(connectorName, operation, call);
         using var activity = StartActivity(connectorName, operation, requestId);
         var request = NewRequest(requestId, connectorName, operation, payload, call, timeout, call.Headers);
 
@@ -87,6 +82,16 @@ public sealed partial class RuntimeClient : IAsyncDisposable
     }
 
     /// <summary>The client span of one call (created only when someone listens).</summary>
+    /// <summary>What every call starts with: its arguments checked, its options and timeout, and a new request id.</summary>
+    private (RuntimeCallOptions Call, TimeSpan Timeout, ulong RequestId) Begin(string connectorName, string operation, RuntimeCallOptions? call)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(connectorName);
+        ArgumentException.ThrowIfNullOrEmpty(operation);
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        call ??= new RuntimeCallOptions();
+        return (call, call.Timeout ?? _options.DefaultTimeout, (ulong)Interlocked.Increment(ref _lastRequestId));
+    }
+
     private Activity? StartActivity(string connectorName, string operation, ulong requestId)
     {
         var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
@@ -121,13 +126,8 @@ public sealed partial class RuntimeClient : IAsyncDisposable
     public async Task<RuntimeStream> ExecuteStreamAsync(
         string connectorName, string operation, ReadOnlyMemory<byte> payload, RuntimeCallOptions? call = null, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(connectorName);
-        ArgumentException.ThrowIfNullOrEmpty(operation);
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        call ??= new RuntimeCallOptions();
-        var timeout = call.Timeout ?? _options.DefaultTimeout;
+        (call, var timeout, var requestId) = Begin(connectorName, operation, call);
         var window = Math.Clamp(call.StreamWindow ?? StreamProtocol.DefaultWindow, StreamProtocol.MinWindow, StreamProtocol.MaxWindow);
-        var requestId = (ulong)Interlocked.Increment(ref _lastRequestId);
         var activity = StartActivity(connectorName, operation, requestId);
         activity?.SetTag("vastar.streamed", true);
         var request = NewRequest(requestId, connectorName, operation, payload, call, timeout, [.. call.Headers, StreamProtocol.Header(window)]);

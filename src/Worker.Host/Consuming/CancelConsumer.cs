@@ -37,11 +37,11 @@ public sealed partial class CancelConsumer : BackgroundService
     private IChannel? _channel;
     private IChannel? _checkChannel;
     private bool _subscribed;
+    private volatile bool _listening;
 
     // How often the queue's existence is checked (one passive declare): the longest a partition can leave cancel
     // requests unrouted, after the broker itself has settled.
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(5);
-    private volatile bool _listening;
 
     public CancelConsumer(
         RabbitMqConnectionProvider connections, TopologyDeclarer topology, CancelLedger ledger, ResiliencePipelineProvider<string> pipelines,
@@ -65,18 +65,18 @@ public sealed partial class CancelConsumer : BackgroundService
     {
         try
         {
-            await _broker.ExecuteAsync(static async (consumer, token) => await consumer.ListenAsync(token), this, stoppingToken);
-            _listening = true;
-            LogListening(_logger, _rabbit.ControlExchange, _queue);
             while (true)
             {
-                await Task.Delay(CheckInterval, _time, stoppingToken);
-                if (await IsQueueGoneAsync(stoppingToken))
+                await _broker.ExecuteAsync(static async (consumer, token) => await consumer.ListenAsync(token), this, stoppingToken);
+                _listening = true;
+                LogListening(_logger, _rabbit.ControlExchange, _queue);
+                do
                 {
-                    LogQueueGone(_logger, _queue);
-                    await _broker.ExecuteAsync(static async (consumer, token) => await consumer.ListenAsync(token), this, stoppingToken);
-                    LogListening(_logger, _rabbit.ControlExchange, _queue);
+                    await Task.Delay(CheckInterval, _time, stoppingToken);
                 }
+                while (!await IsQueueGoneAsync(stoppingToken));
+
+                LogQueueGone(_logger, _queue);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -227,15 +227,15 @@ public sealed partial class CancelConsumer : BackgroundService
     [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Dropped a malformed control message (routing key {RoutingKey}): {Reason}")]
     private static partial void LogMalformed(ILogger logger, string routingKey, string reason);
 
-    [LoggerMessage(EventId = 226, Level = LogLevel.Warning, Message = "Control queue {Queue} is gone although the connection is up (a partition healed?); declaring a new one")]
-    private static partial void LogQueueGone(ILogger logger, string queue);
-
-    [LoggerMessage(EventId = 224, Level = LogLevel.Information, Message = "Control queue re-declared after recovery: {Before} -> {After}")]
-    private static partial void LogRenamed(ILogger logger, string before, string after);
-
     [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not bind the control queue {Queue} again after recovery: {Error}: {Reason}")]
     private static partial void LogRebindFailed(ILogger logger, string queue, string error, string reason);
 
     [LoggerMessage(EventId = 225, Level = LogLevel.Information, Message = "Control queue {Queue} bound again after recovery")]
     private static partial void LogRebound(ILogger logger, string queue);
+
+    [LoggerMessage(EventId = 224, Level = LogLevel.Information, Message = "Control queue re-declared after recovery: {Before} -> {After}")]
+    private static partial void LogRenamed(ILogger logger, string before, string after);
+
+    [LoggerMessage(EventId = 226, Level = LogLevel.Warning, Message = "Control queue {Queue} is gone although the connection is up (a partition healed?); declaring a new one")]
+    private static partial void LogQueueGone(ILogger logger, string queue);
 }
