@@ -41,8 +41,9 @@ public static class ConnectorServiceCollectionExtensions
 
         runtime.ValidateDataAnnotations().ValidateOnStart();
         llm.ValidateDataAnnotations().ValidateOnStart();
+        // A runtime registered as ILocalRuntime (the worker's embedded one) is called without the socket.
         services.TryAddSingleton(sp => new RuntimeClient(
-            sp.GetRequiredService<IOptions<RuntimeClientOptions>>().Value, sp.GetService<ILogger<RuntimeClient>>(), sp.GetService<TimeProvider>()));
+            sp.GetRequiredService<IOptions<RuntimeClientOptions>>().Value, sp.GetService<ILogger<RuntimeClient>>(), sp.GetService<TimeProvider>(), sp.GetService<ILocalRuntime>()));
         services.TryAddSingleton(sp => new OpenAiChatClient(sp.GetRequiredService<RuntimeClient>(), sp.GetRequiredService<IOptions<OpenAiOptions>>()));
         return services;
     }

@@ -17,13 +17,20 @@ public sealed partial class RuntimeClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Slot[] _slots;
+    private readonly ILocalRuntime? _local;
     private long _lastRequestId;
     private int _disposed;
 
-    public RuntimeClient(RuntimeClientOptions options, ILogger<RuntimeClient>? logger = null, TimeProvider? timeProvider = null)
+    /// <summary>
+    /// A client of the runtime at <paramref name="options"/>' socket. Given a runtime in this process
+    /// (<paramref name="local"/>, the worker's embedded one), it calls that one directly instead; health checks use
+    /// the socket either way.
+    /// </summary>
+    public RuntimeClient(RuntimeClientOptions options, ILogger<RuntimeClient>? logger = null, TimeProvider? timeProvider = null, ILocalRuntime? local = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _local = local;
         _logger = logger ?? NullLogger<RuntimeClient>.Instance;
         _time = timeProvider ?? TimeProvider.System;
         Endpoint = RuntimeEndpoint.Resolve(options);
@@ -42,6 +49,9 @@ public sealed partial class RuntimeClient : IAsyncDisposable
     /// <summary>Where this client connects.</summary>
     public RuntimeEndpoint Endpoint { get; }
 
+    /// <summary>True when requests go to a runtime in this process without the socket.</summary>
+    public bool IsLocal => _local is not null;
+
     /// <summary>
     /// Sends one ExecuteRequest and returns the successful response. A runtime error class other than Success, a
     /// timeout and a lost connection all become a <see cref="ConnectorException"/>; caller cancellation stays an
@@ -58,8 +68,9 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         deadline.CancelAfter(timeout);
         try
         {
-            var connection = await AcquireAsync(deadline.Token);
-            var response = await connection.SendAsync(request, deadline.Token);
+            var response = _local is { } local
+                ? await local.ExecuteAsync(request, deadline.Token)
+                : await (await AcquireAsync(deadline.Token)).SendAsync(request, deadline.Token);
             activity?.SetTag("vastar.error_class", response.ErrorClass.ToString());
             if (response.ErrorClass != ErrorClass.Success)
             {
@@ -81,7 +92,6 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         }
     }
 
-    /// <summary>The client span of one call (created only when someone listens).</summary>
     /// <summary>What every call starts with: its arguments checked, its options and timeout, and a new request id.</summary>
     private (RuntimeCallOptions Call, TimeSpan Timeout, ulong RequestId) Begin(string connectorName, string operation, RuntimeCallOptions? call)
     {
@@ -92,12 +102,21 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         return (call, call.Timeout ?? _options.DefaultTimeout, (ulong)Interlocked.Increment(ref _lastRequestId));
     }
 
+    /// <summary>The client span of one call (created only when someone listens).</summary>
     private Activity? StartActivity(string connectorName, string operation, ulong requestId)
     {
         var activity = ConnectorDiagnostics.ActivitySource.StartActivity($"runtime {connectorName}.{operation}", ActivityKind.Client);
         activity?.SetTag("rpc.system", "vastar");
         activity?.SetTag("rpc.method", $"{connectorName}.{operation}");
-        activity?.SetTag("server.address", Endpoint.ToString());
+        if (_local is null)
+        {
+            activity?.SetTag("server.address", Endpoint.ToString());
+        }
+        else
+        {
+            activity?.SetTag("vastar.in_process", true);
+        }
+
         activity?.SetTag("vastar.request_id", requestId);
         return activity;
     }
@@ -137,8 +156,9 @@ public sealed partial class RuntimeClient : IAsyncDisposable
         RuntimeStream? stream = null;
         try
         {
-            var connection = await AcquireAsync(deadline.Token);
-            var opened = await connection.OpenStreamAsync(request, window, deadline.Token);
+            var opened = _local is { } local
+                ? OpenLocal(local, request, window)
+                : await (await AcquireAsync(deadline.Token)).OpenStreamAsync(request, window, deadline.Token);
             stream = new RuntimeStream(opened, deadline, () => cancellationToken.IsCancellationRequested
                 ? new OperationCanceledException(cancellationToken)
                 : TimedOut(requestId, connectorName, operation, timeout, null), activity);
@@ -173,6 +193,15 @@ public sealed partial class RuntimeClient : IAsyncDisposable
 
             throw;
         }
+    }
+
+    /// <summary>A stream from the runtime in this process: the same <see cref="StreamCall"/>, fed by calls instead of frames.</summary>
+    private static StreamCall OpenLocal(ILocalRuntime local, ExecuteRequestMessage request, int window)
+    {
+        var stream = local.CreateStream(request);
+        var call = new StreamCall(new LocalStreamPeer(stream), request.RequestId, window, static () => { });
+        stream.Start(call);
+        return call;
     }
 
     private static ConnectorException TimedOut(ulong requestId, string connectorName, string operation, TimeSpan timeout, Exception? inner) =>

@@ -10,7 +10,7 @@ namespace Worker.Connector.Client;
 /// loop hands each response to the caller waiting on its request id. Health answers carry no id, so they are
 /// matched in order. When the socket breaks every caller in flight fails with a Transient error naming the cause.
 /// </summary>
-internal sealed partial class RuntimeConnection : IAsyncDisposable
+internal sealed partial class RuntimeConnection : IStreamPeer, IAsyncDisposable
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;

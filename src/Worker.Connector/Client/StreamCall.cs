@@ -11,9 +11,9 @@ namespace Worker.Connector.Client;
 /// reader never holds up the other requests on the connection. Consumed bytes are granted back in StreamWindow
 /// frames once half a window has been read.
 /// </summary>
-internal sealed class StreamCall
+internal sealed class StreamCall : IRuntimeStreamReceiver
 {
-    private readonly RuntimeConnection _connection;
+    private readonly IStreamPeer _connection;
     private readonly Channel<Chunk> _chunks = Channel.CreateUnbounded<Chunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
@@ -28,7 +28,7 @@ internal sealed class StreamCall
     private volatile bool _aborted;
     private Exception? _failure;
 
-    public StreamCall(RuntimeConnection connection, ulong requestId, int askedWindow, Action released)
+    public StreamCall(IStreamPeer connection, ulong requestId, int askedWindow, Action released)
     {
         _connection = connection;
         RequestId = requestId;
@@ -106,7 +106,7 @@ internal sealed class StreamCall
     }
 
     /// <summary>Queues a copy of <paramref name="data"/>; a chunk past the window is a protocol error (the connection goes).</summary>
-    public void OnChunk(ArraySegment<byte> data)
+    public void OnChunk(ReadOnlySpan<byte> data)
     {
         lock (_gate)
         {
@@ -121,20 +121,20 @@ internal sealed class StreamCall
                 throw new ProtocolException($"The runtime sent a chunk before the head of request {RequestId}.") { RequestId = RequestId };
             }
 
-            _buffered += data.Count;
+            _buffered += data.Length;
             if (_buffered > _window)
             {
                 throw new ProtocolException($"The runtime overran the window of request {RequestId}: {_buffered} bytes unread, window {_window}.") { RequestId = RequestId };
             }
 
-            if (data.Count == 0)
+            if (data.IsEmpty)
             {
                 return;
             }
 
-            var copy = ArrayPool<byte>.Shared.Rent(data.Count);
-            data.AsSpan().CopyTo(copy);
-            _chunks.Writer.TryWrite(new Chunk(copy, data.Count));
+            var copy = ArrayPool<byte>.Shared.Rent(data.Length);
+            data.CopyTo(copy);
+            _chunks.Writer.TryWrite(new Chunk(copy, data.Length));
         }
     }
 

@@ -117,4 +117,11 @@ public sealed class RuntimeHostOptions
 
     /// <summary>Start our runtime in-process on the configured socket (default), or use an external one.</summary>
     public bool Embedded { get; set; } = true;
+
+    /// <summary>
+    /// With the embedded runtime: the worker's own calls go to it directly, not over its socket (default). The socket
+    /// still serves other clients and the health check. False sends them over the socket, as an external client's
+    /// (to compare, or to exercise the socket path).
+    /// </summary>
+    public bool InProcess { get; set; } = true;
 }

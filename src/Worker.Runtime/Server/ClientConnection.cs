@@ -567,12 +567,18 @@ internal sealed class ClientConnection : IStreamFrameWriter
         }
     }
 
+    public ValueTask WriteHeadAsync(StreamHeadMessage head) =>
+        WriteStreamFrameAsync(head.RequestId, MessageType.StreamHead, head, IpcSerializer.Write);
+
+    public ValueTask WriteChunkAsync(ulong requestId, ReadOnlyMemory<byte> data) =>
+        WriteStreamFrameAsync(requestId, MessageType.StreamChunk, (requestId, data), IpcSerializer.WriteStreamChunk, data.Length);
+
     /// <summary>
     /// Writes one frame of a stream, counted as unsent bytes like an answer. When the connection is closing or the
     /// write fails (the peer is gone; the connection is then closed) it throws <see cref="OperationCanceledException"/>,
     /// which stops the operation writing to it.
     /// </summary>
-    public async ValueTask WriteStreamFrameAsync<TState>(ulong requestId, MessageType type, TState state, Action<FlatBufferBuilder, TState> build, int sizeHint = 0)
+    private async ValueTask WriteStreamFrameAsync<TState>(ulong requestId, MessageType type, TState state, Action<FlatBufferBuilder, TState> build, int sizeHint = 0)
     {
         _closing.Token.ThrowIfCancellationRequested();
         var size = (long)sizeHint + AnswerOverhead;

@@ -50,7 +50,7 @@ internal sealed class ResponseStream : IResponseStream
     }
 
     public ValueTask WriteHeadAsync(int statusCode, IReadOnlyList<KeyValuePair<string, string>> headers, CancellationToken cancellationToken) =>
-        _writer.WriteStreamFrameAsync(RequestId, MessageType.StreamHead, new StreamHeadMessage { RequestId = RequestId, StatusCode = statusCode, Headers = headers }, IpcSerializer.Write);
+        _writer.WriteHeadAsync(new StreamHeadMessage { RequestId = RequestId, StatusCode = statusCode, Headers = headers });
 
     public async ValueTask<int> WaitForWindowAsync(CancellationToken cancellationToken)
     {
@@ -87,13 +87,19 @@ internal sealed class ResponseStream : IResponseStream
 
         // The chunk is all this stream holds: read from the upstream, not yet written to the client.
         _statistics.Chunk(data.Length);
-        await _writer.WriteStreamFrameAsync(RequestId, MessageType.StreamChunk, (RequestId, data), IpcSerializer.WriteStreamChunk, data.Length);
+        await _writer.WriteChunkAsync(RequestId, data);
     }
 }
 
-/// <summary>The connection side of a <see cref="ResponseStream"/>: writes one frame, or throws when the connection is gone.</summary>
+/// <summary>
+/// Where a <see cref="ResponseStream"/> goes: a connection's frames (<see cref="ClientConnection"/>), or the calls of a
+/// client in the same process (<see cref="LocalRuntime"/>).
+/// </summary>
 internal interface IStreamFrameWriter
 {
-    /// <exception cref="OperationCanceledException">The connection is closing or the write failed (it is then closed).</exception>
-    ValueTask WriteStreamFrameAsync<TState>(ulong requestId, MessageType type, TState state, Action<Google.FlatBuffers.FlatBufferBuilder, TState> build, int sizeHint = 0);
+    /// <exception cref="OperationCanceledException">The client is gone (the connection is closing, the write failed, or the caller cancelled).</exception>
+    ValueTask WriteHeadAsync(StreamHeadMessage head);
+
+    /// <exception cref="OperationCanceledException">As for <see cref="WriteHeadAsync"/>.</exception>
+    ValueTask WriteChunkAsync(ulong requestId, ReadOnlyMemory<byte> data);
 }

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Worker.Connector.Client;
 using Worker.Runtime.Configuration;
 using Worker.Runtime.Diagnostics;
 using Worker.Runtime.Http;
@@ -66,11 +67,18 @@ public sealed class RuntimeServer : IAsyncDisposable
         var time = timeProvider ?? TimeProvider.System;
         var executor = new RequestExecutor(catalog, _lifetime, _metrics, _logger, time, options.UpstreamTimeout);
         _services = new ConnectionServices(executor, _credits, _lifetime, _metrics, _logger, time, options.SendCreditUpdates, ConnectionLimits.From(options));
+        Local = new LocalRuntime(_services);
         if (allowlist.AllowsAnyHost)
         {
             RuntimeLog.AnyHostAllowed(_logger);
         }
     }
+
+    /// <summary>
+    /// This runtime for a client in the same process (<c>RuntimeClient</c>'s <c>local</c>): calls instead of frames,
+    /// under the same credits, deadlines and drain; <see cref="StopAsync"/> drains it with the connections.
+    /// </summary>
+    public ILocalRuntime Local { get; }
 
     /// <summary>The Unix socket path served, or null when <c>Runtime:ListenUnix</c> is false.</summary>
     public string? SocketPath => _addresses.SocketPath;
