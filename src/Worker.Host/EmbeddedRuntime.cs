@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Worker.Connector.OpenAi;
 using Worker.Host.Configuration;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Worker.Runtime.Configuration;
 using Worker.Runtime.Server;
 
