@@ -31,6 +31,7 @@ public sealed class ResultPublisher : IDeltaPublisher, IAsyncDisposable
     private readonly WorkerOptions _worker;
     private readonly ResiliencePipeline _pipeline;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly MessageIds _messageIds = new();
     private IChannel? _channel;
 
     // Cancelled when _channel closes (its connection dropped, or a channel error): publishes waiting for a confirm on
@@ -59,7 +60,7 @@ public sealed class ResultPublisher : IDeltaPublisher, IAsyncDisposable
             ContentType = "application/json",
             // Job ids are at most JobContract.MaxIdBytes (255) bytes, tenants at most 128 characters: the parser checks.
             CorrelationId = result.Id,
-            MessageId = Guid.NewGuid().ToString("N"),
+            MessageId = _messageIds.Next(),
             Timestamp = new AmqpTimestamp(result.CompletedAt.ToUnixTimeSeconds()),
             Headers = new Dictionary<string, object?>
             {
