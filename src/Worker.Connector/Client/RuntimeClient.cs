@@ -199,7 +199,7 @@ public sealed partial class RuntimeClient : IAsyncDisposable
     private static StreamCall OpenLocal(ILocalRuntime local, ExecuteRequestMessage request, int window)
     {
         var stream = local.CreateStream(request);
-        var call = new StreamCall(new LocalStreamPeer(stream), request.RequestId, window, static () => { });
+        var call = new StreamCall(new LocalStreamPeer(stream), request.RequestId, window, static () => { }, inlineReader: true);
         stream.Start(call);
         return call;
     }

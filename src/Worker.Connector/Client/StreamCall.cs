@@ -14,7 +14,7 @@ namespace Worker.Connector.Client;
 internal sealed class StreamCall : IRuntimeStreamReceiver
 {
     private readonly IStreamPeer _connection;
-    private readonly Channel<Chunk> _chunks = Channel.CreateUnbounded<Chunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Channel<Chunk> _chunks;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private Action? _released;
@@ -28,8 +28,15 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
     private volatile bool _aborted;
     private Exception? _failure;
 
-    public StreamCall(IStreamPeer connection, ulong requestId, int askedWindow, Action released)
+    /// <summary>
+    /// A stream fed by <paramref name="connection"/>. With <paramref name="inlineReader"/> a chunk's arrival runs the
+    /// waiting reader on the arriving thread: for an in-process runtime that saves a thread hop per chunk (its
+    /// upstream read waits meanwhile, as the reader would). Not for a socket: its one read loop would wait on this
+    /// stream's reader instead of serving every stream of the connection.
+    /// </summary>
+    public StreamCall(IStreamPeer connection, ulong requestId, int askedWindow, Action released, bool inlineReader = false)
     {
+        _chunks = Channel.CreateUnbounded<Chunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = inlineReader });
         _connection = connection;
         RequestId = requestId;
         AskedWindow = askedWindow;
@@ -132,9 +139,14 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
                 return;
             }
 
-            var copy = ArrayPool<byte>.Shared.Rent(data.Length);
-            data.CopyTo(copy);
-            _chunks.Writer.TryWrite(new Chunk(copy, data.Length));
+        }
+
+        var copy = ArrayPool<byte>.Shared.Rent(data.Length);
+        data.CopyTo(copy);
+        // Outside the lock: an inline reader runs in this call. Refused only when the stream finished meanwhile.
+        if (!_chunks.Writer.TryWrite(new Chunk(copy, data.Length)))
+        {
+            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 
@@ -183,6 +195,8 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
                 return;
             }
 
+            // The reason first: a reader that sees _aborted throws it, possibly before Finish has run.
+            _failure = reason;
             _aborted = true;
             cancel = _accepted && !_endedByRuntime;
             _cancelWanted = !_accepted;
@@ -295,11 +309,12 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
 
             _finished = true;
             _failure = failure;
-            _chunks.Writer.TryComplete();
             released = _released;
             _released = null;
         }
 
+        // Outside the lock, like a chunk's write: an inline reader runs in this call.
+        _chunks.Writer.TryComplete();
         released?.Invoke();
     }
 
