@@ -13,7 +13,7 @@ namespace Worker.Connector.Client;
 /// </summary>
 internal sealed class StreamCall : IRuntimeStreamReceiver
 {
-    private readonly IStreamPeer _connection;
+    private readonly IStreamPeer _peer;
     private readonly Channel<Chunk> _chunks;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
@@ -29,15 +29,16 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
     private Exception? _failure;
 
     /// <summary>
-    /// A stream fed by <paramref name="connection"/>. With <paramref name="inlineReader"/> a chunk's arrival runs the
-    /// waiting reader on the arriving thread: for an in-process runtime that saves a thread hop per chunk (its
-    /// upstream read waits meanwhile, as the reader would). Not for a socket: its one read loop would wait on this
-    /// stream's reader instead of serving every stream of the connection.
+    /// A stream fed through <paramref name="peer"/> (a connection, or an in-process runtime's stream). With
+    /// <paramref name="inlineReader"/> a chunk's arrival runs the waiting reader on the arriving thread: for an
+    /// in-process runtime that saves a thread hop per chunk (its upstream read waits meanwhile, as the reader would).
+    /// Not for a socket: its one read loop would wait on this stream's reader instead of serving every stream of the
+    /// connection.
     /// </summary>
-    public StreamCall(IStreamPeer connection, ulong requestId, int askedWindow, Action released, bool inlineReader = false)
+    public StreamCall(IStreamPeer peer, ulong requestId, int askedWindow, Action released, bool inlineReader = false)
     {
         _chunks = Channel.CreateUnbounded<Chunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = inlineReader });
-        _connection = connection;
+        _peer = peer;
         RequestId = requestId;
         AskedWindow = askedWindow;
         _released = released;
@@ -97,7 +98,7 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
         if (cancel)
         {
             // The caller gave up before the runtime had taken the request: it can be cancelled now.
-            _connection.SendCancel(RequestId);
+            _peer.SendCancel(RequestId);
         }
     }
 
@@ -206,7 +207,7 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
         Finish(reason, byRuntime: false);
         if (cancel)
         {
-            _connection.SendCancel(RequestId);
+            _peer.SendCancel(RequestId);
         }
     }
 
@@ -292,7 +293,7 @@ internal sealed class StreamCall : IRuntimeStreamReceiver
 
         if (grant > 0)
         {
-            await _connection.SendWindowAsync(RequestId, grant);
+            await _peer.SendWindowAsync(RequestId, grant);
         }
     }
 

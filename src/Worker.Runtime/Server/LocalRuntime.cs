@@ -29,27 +29,16 @@ internal sealed class LocalRuntime : ILocalRuntime
     {
         ArgumentNullException.ThrowIfNull(request);
         var started = Stopwatch.GetTimestamp();
-        var result = await AdmitAsync(request, cancellationToken);
-        if (result is null)
-        {
-            try
-            {
-                result = await _services.Executor.ExecuteAsync(request, CancellationToken.None, cancellationToken);
-            }
-            finally
-            {
-                _services.Credits.Release();
-            }
-        }
+        var result = await RunAsync(request, cancellationToken, stream: null);
 
         // Over the socket a caller that gave up gets no answer; here it learns that the same way.
         cancellationToken.ThrowIfCancellationRequested();
         return new ExecuteResponseMessage
         {
             RequestId = request.RequestId,
-            ErrorClass = result.Value.ErrorClass,
-            ErrorMessage = result.Value.ErrorMessage,
-            Payload = result.Value.Payload,
+            ErrorClass = result.ErrorClass,
+            ErrorMessage = result.ErrorMessage,
+            Payload = result.Payload,
             DurationUs = Microseconds(started),
         };
     }
@@ -63,6 +52,29 @@ internal sealed class LocalRuntime : ILocalRuntime
         }
 
         return new Stream(this, request, window);
+    }
+
+    /// <summary>Admits <paramref name="request"/>, runs it (into <paramref name="stream"/>, when given) and gives its credit back.</summary>
+    private async Task<ExecutionResult> RunAsync(ExecuteRequestMessage request, CancellationToken cancelled, ResponseStream? stream)
+    {
+        if (await AdmitAsync(request, cancelled) is { } refused)
+        {
+            return refused;
+        }
+
+        try
+        {
+            if (stream is not null)
+            {
+                _services.Streams.StreamStarted();
+            }
+
+            return await _services.Executor.ExecuteAsync(request, CancellationToken.None, cancelled, stream);
+        }
+        finally
+        {
+            _services.Credits.Release();
+        }
     }
 
     /// <summary>
@@ -172,7 +184,7 @@ internal sealed class LocalRuntime : ILocalRuntime
                 // Started before admission (over the socket it follows it): a caller that gives up while the request
                 // waits for a credit can then cancel the wait, instead of the request running once admitted.
                 receiver.OnStart(new StreamStartMessage(_request.RequestId, (uint)_window.Window));
-                result = await _runtime.AdmitAsync(_request, _cancel.Token) ?? await ExecuteAsync();
+                result = await _runtime.RunAsync(_request, _cancel.Token, Services.Executor.CanStream(_request) ? _window : null);
             }
             catch (Exception ex)
             {
@@ -189,20 +201,6 @@ internal sealed class LocalRuntime : ILocalRuntime
                 ErrorMessage = result.ErrorMessage,
                 DurationUs = Microseconds(started),
             });
-        }
-
-        private async Task<ExecutionResult> ExecuteAsync()
-        {
-            Services.Streams.StreamStarted();
-            try
-            {
-                return await Services.Executor.ExecuteAsync(
-                    _request, CancellationToken.None, _cancel.Token, Services.Executor.CanStream(_request) ? _window : null);
-            }
-            finally
-            {
-                Services.Credits.Release();
-            }
         }
     }
 }
