@@ -13,12 +13,14 @@ public sealed class ProviderTelemetryTests
     public void Span_and_metrics_carry_the_answering_provider_and_response_model()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var telemetry = new WorkerTelemetry(services.GetRequiredService<IMeterFactory>());
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var telemetry = new WorkerTelemetry(meters);
         var providers = new List<string?>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == WorkerTelemetry.SourceName && instrument.Name == "gen_ai.client.operation.duration")
+            // This test's meter only: other tests' workers record the same instrument meanwhile.
+            if (instrument.Meter.Name == WorkerTelemetry.SourceName && ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "gen_ai.client.operation.duration")
             {
                 l.EnableMeasurementEvents(instrument);
             }

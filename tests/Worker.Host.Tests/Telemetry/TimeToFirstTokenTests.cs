@@ -51,13 +51,15 @@ public sealed class TimeToFirstTokenTests
     public void The_gen_ai_time_to_first_chunk_histogram_and_a_span_event_record_streamed_answers_only()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var telemetry = new WorkerTelemetry(services.GetRequiredService<IMeterFactory>());
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var telemetry = new WorkerTelemetry(meters);
         Histogram<double>? histogram = null;
         var measurements = new List<(double Value, string? Model)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == WorkerTelemetry.SourceName && instrument.Name == "gen_ai.client.operation.time_to_first_chunk")
+            // This test's meter only: other tests' workers record the same instrument meanwhile.
+            if (instrument.Meter.Name == WorkerTelemetry.SourceName && ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Name == "gen_ai.client.operation.time_to_first_chunk")
             {
                 histogram = (Histogram<double>)instrument;
                 l.EnableMeasurementEvents(instrument);

@@ -12,13 +12,16 @@ public sealed class WorkerTelemetryTests
     public void Chat_metrics_are_the_gen_ai_histograms_with_their_bucket_advice_and_attributes()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var telemetry = new WorkerTelemetry(services.GetRequiredService<IMeterFactory>());
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var telemetry = new WorkerTelemetry(meters);
         var instruments = new Dictionary<string, Instrument>();
         var measurements = new List<(string Name, double Value, Dictionary<string, object?> Tags)>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == WorkerTelemetry.SourceName)
+            // This test's meter only: other tests' worker meters record on their own threads, and their measurements
+            // landing in this list at the same time broke it (a measurement counted twice in a clean-clone run).
+            if (instrument.Meter.Name == WorkerTelemetry.SourceName && ReferenceEquals(instrument.Meter.Scope, meters))
             {
                 instruments[instrument.Name] = instrument;
                 l.EnableMeasurementEvents(instrument);
