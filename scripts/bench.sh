@@ -10,6 +10,9 @@
 #   BENCH_SCENARIOS=a,b      subset of hop,pipeline,scaling,memory,ttft,admission (default all)
 #   BENCH_SKIP_MICRO=1       skip the BenchmarkDotNet suite
 #   BENCH_WORKER_ENV="K=V;..." extra environment for the worker processes (diagnosis: runtime knobs)
+#   BENCH_RUNTIME_ENV="K=V;..." the same for the hop's standalone runtime daemon
+#   BENCH_BROKER_ERL_ARGS="..."  Erlang VM flags of the broker container (default: scheduler busy-waiting off,
+#                            "+sbwt none +sbwtdcpu none +sbwtdio none", as for any broker sharing its cores; "" = VM defaults)
 #   BENCH_DRAIN_JOBS=N       jobs preloaded per drain round (default 20000, quick 6000); BENCH_RAW_MODE=batched|tracked
 #   BENCH_DRAIN_CONCURRENCY=64  the drain's worker concurrencies (default 16,64)
 #   BENCH_HOP_PATH=whole     runtime hop side (b) through the JSON envelope instead of stream frames
@@ -32,6 +35,9 @@ BENCH_STARTED_AT=$(now_s)
 WORK=$(mktemp -d /tmp/worker-bench.XXXXXX)
 export BENCH_WORK="$WORK/logs"
 container=""
+# The broker shares the machine's cores with the worker, simulator and bench: its schedulers' busy-waiting (the VM
+# default) spins on cores the others need. docs/performance.md, "Broker scheduler busy-waiting".
+export BENCH_BROKER_ERL_ARGS="${BENCH_BROKER_ERL_ARGS-+sbwt none +sbwtdcpu none +sbwtdio none}"
 
 cleanup() {
   local code=$?
@@ -52,11 +58,13 @@ trap 'exit 130' INT TERM
 start_broker() {
   ensure_broker
   if [[ -n "${RABBITMQ_URI:-}" ]]; then
+    export BENCH_BROKER_ERL_ARGS="" # not ours to set: the report must not claim them
     return
   fi
   log "starting a RabbitMQ container ($RABBITMQ_IMAGE)"
   container=$(docker run -d --rm --name "worker-bench-$$" -p 127.0.0.1::5672 \
-    -e RABBITMQ_DEFAULT_USER=guest -e RABBITMQ_DEFAULT_PASS=guest "$RABBITMQ_IMAGE")
+    -e RABBITMQ_DEFAULT_USER=guest -e RABBITMQ_DEFAULT_PASS=guest \
+    ${BENCH_BROKER_ERL_ARGS:+-e "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=$BENCH_BROKER_ERL_ARGS"} "$RABBITMQ_IMAGE")
   local port="" i
   for ((i = 0; i < 120; i++)); do
     if docker logs "$container" 2>&1 | grep -q "Server startup complete"; then

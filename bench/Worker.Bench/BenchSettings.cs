@@ -49,6 +49,9 @@ public sealed class BenchSettings
     /// <summary>Diagnosis: extra environment for every worker process (BENCH_WORKER_ENV="K=V;K2=V2"), e.g. runtime knobs.</summary>
     public IReadOnlyDictionary<string, string?> WorkerEnvironment { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>Diagnosis: extra environment for the standalone runtime daemon of the hop (BENCH_RUNTIME_ENV="K=V;K2=V2").</summary>
+    public IReadOnlyDictionary<string, string?> RuntimeEnvironment { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>Drain (figure 2): jobs preloaded per round.</summary>
     public int DrainJobs { get; init; }
 
@@ -129,10 +132,8 @@ public sealed class BenchSettings
             DrainConcurrencies = (Get("drain-concurrency", "BENCH_DRAIN_CONCURRENCY") ?? "16,64")
                 .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(),
             PipelineSeconds = Double(Get("pipeline-seconds", "BENCH_PIPELINE_SECONDS")) ?? (quick ? 1.5 : 3.0),
-            WorkerEnvironment = (Get("worker-env", "BENCH_WORKER_ENV") ?? "")
-                .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(pair => pair.Split('=', 2))
-                .ToDictionary(pair => pair[0], pair => (string?)(pair.Length > 1 ? pair[1] : ""), StringComparer.Ordinal),
+            WorkerEnvironment = Pairs(Get("worker-env", "BENCH_WORKER_ENV")),
+            RuntimeEnvironment = Pairs(Get("runtime-env", "BENCH_RUNTIME_ENV")),
             DrainJobs = Int(Get("drain-jobs", "BENCH_DRAIN_JOBS")) ?? (quick ? 6000 : 20000),
             RawMode = Get("raw-mode", "BENCH_RAW_MODE") ?? "batched",
             RawPrefetch = Int(Get("raw-prefetch", "BENCH_RAW_PREFETCH")) ?? 512,
@@ -147,6 +148,12 @@ public sealed class BenchSettings
     private static int? Int(string? value) => value is null ? null : int.Parse(value, CultureInfo.InvariantCulture);
 
     private static double? Double(string? value) => value is null ? null : double.Parse(value, CultureInfo.InvariantCulture);
+
+    /// <summary>"K=V;K2=V2" as a dictionary (a key without "=" gets an empty value).</summary>
+    private static Dictionary<string, string?> Pairs(string? value) => (value ?? "")
+        .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(pair => pair.Split('=', 2))
+        .ToDictionary(pair => pair[0], pair => (string?)(pair.Length > 1 ? pair[1] : ""), StringComparer.Ordinal);
 
     private static string FindRepoRoot()
     {

@@ -45,7 +45,9 @@ var report = new BenchReport
     Date = DateTimeOffset.UtcNow,
     Machine = MachineInfo.Detect(brokerVersion),
     Mode = (settings.Quick ? "quick (BENCH_QUICK=1)" : "full")
-        + (settings.WorkerEnvironment.Count > 0 ? $", worker environment {string.Join(' ', settings.WorkerEnvironment.Select(p => $"{p.Key}={p.Value}"))}" : ""),
+        + (settings.WorkerEnvironment.Count > 0 ? $", worker environment {string.Join(' ', settings.WorkerEnvironment.Select(p => $"{p.Key}={p.Value}"))}" : "")
+        + (settings.RuntimeEnvironment.Count > 0 ? $", runtime environment {string.Join(' ', settings.RuntimeEnvironment.Select(p => $"{p.Key}={p.Value}"))}" : "")
+        + (Environment.GetEnvironmentVariable("BENCH_BROKER_ERL_ARGS") is { Length: > 0 } erl ? $", broker Erlang arguments {erl}" : ""),
     Rounds = settings.Rounds,
     RuntimeMode = settings.RuntimeMode,
     HopPath = settings.HopPath,

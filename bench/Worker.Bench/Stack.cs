@@ -45,9 +45,8 @@ public sealed class Stack
     /// <summary>The runtime daemon (Worker.Runtime) on a Unix socket.</summary>
     public async Task<ChildProcess> StartRuntimeAsync(string socketPath)
     {
-        var process = ChildProcess.Start("runtime", _settings.RuntimeDll, ["--socket", socketPath],
-            new Dictionary<string, string?> { ["Logging__LogLevel__Default"] = "Warning" },
-            LogPath("runtime"));
+        var env = new Dictionary<string, string?>(_settings.RuntimeEnvironment) { ["Logging__LogLevel__Default"] = "Warning" };
+        var process = ChildProcess.Start("runtime", _settings.RuntimeDll, ["--socket", socketPath], env, LogPath("runtime"));
         await process.WaitForUnixSocketAsync(socketPath, TimeSpan.FromSeconds(30));
         return process;
     }
