@@ -35,12 +35,18 @@ BENCH_STARTED_AT=$(now_s)
 WORK=$(mktemp -d /tmp/worker-bench.XXXXXX)
 export BENCH_WORK="$WORK/logs"
 container=""
+bench_pid=""
 # The broker shares the machine's cores with the worker, simulator and bench: its schedulers' busy-waiting (the VM
 # default) spins on cores the others need. docs/performance.md, "Broker scheduler busy-waiting".
 export BENCH_BROKER_ERL_ARGS="${BENCH_BROKER_ERL_ARGS-+sbwt none +sbwtdcpu none +sbwtdio none}"
 
 cleanup() {
   local code=$?
+  if [[ -n "$bench_pid" ]] && kill -0 "$bench_pid" 2>/dev/null; then
+    # Interrupted: the bench kills its children (simulator, workers, daemon) on SIGTERM before it exits.
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
   if [[ -n "$container" ]]; then
     docker rm -f "$container" >/dev/null 2>&1 || true
   fi
@@ -130,6 +136,10 @@ if [[ "${BENCH_SCENARIOS:-hop,pipeline,scaling,memory,ttft,admission}" =~ pipeli
 fi
 
 log "macro benchmarks"
+# In the background and waited for, so that a TERM/INT to this script runs cleanup at once (not after the bench).
 dotnet bench/Worker.Bench/bin/Release/net10.0/Worker.Bench.dll --repo "$PWD" "${micro_args[@]}" \
-  ${RABBITMQ_URI:+--rabbit "$RABBITMQ_URI"}
+  ${RABBITMQ_URI:+--rabbit "$RABBITMQ_URI"} &
+bench_pid=$!
+wait "$bench_pid"
+bench_pid=""
 log "done in $(($(now_s) - BENCH_STARTED_AT))s"

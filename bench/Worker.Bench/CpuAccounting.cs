@@ -22,6 +22,24 @@ public static class CpuAccounting
         }
     }
 
+    /// <summary>
+    /// The bench is being stopped by a signal, so the children's own disposal will not run: kill them now (a frozen
+    /// drain worker is thawed first, or it would not act on any signal but SIGKILL until it runs again).
+    /// </summary>
+    public static void KillLive()
+    {
+        lock (Gate)
+        {
+            foreach (var child in Live)
+            {
+                _ = ProcStat.Kill(child.Pid, 18); // SIGCONT
+                _ = ProcStat.Kill(child.Pid, 9);
+            }
+
+            Live.Clear();
+        }
+    }
+
     /// <summary>Called just before a child is stopped: its CPU so far stays counted.</summary>
     public static void Untrack(ChildProcess child)
     {

@@ -10,6 +10,9 @@ if (args is ["raw-cycle", ..])
     return await RawCycle.RunAsync(args[1..]);
 }
 
+// Stopped by a signal (scripts/bench.sh passes its own on): the children go too, not only the bench.
+using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => CpuAccounting.KillLive());
+using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => CpuAccounting.KillLive());
 var settings = BenchSettings.Parse(args);
 var wall = Stopwatch.StartNew();
 Directory.CreateDirectory(settings.WorkDir);
