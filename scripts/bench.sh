@@ -11,8 +11,8 @@
 #   BENCH_SKIP_MICRO=1       skip the BenchmarkDotNet suite
 #   BENCH_WORKER_ENV="K=V;..." extra environment for the worker processes (diagnosis: runtime knobs)
 #   BENCH_RUNTIME_ENV="K=V;..." the same for the hop's standalone runtime daemon
-#   BENCH_BROKER_ERL_ARGS="..."  Erlang VM flags of the broker container (default: scheduler busy-waiting off,
-#                            "+sbwt none +sbwtdcpu none +sbwtdio none", as for any broker sharing its cores; "" = VM defaults)
+#   BENCH_BROKER_ERL_ARGS="..."  extra Erlang VM flags for the broker container (diagnosis; default none), e.g.
+#                            "+sbwt none +sbwtdcpu none +sbwtdio none" (scheduler busy-waiting off)
 #   BENCH_DRAIN_JOBS=N       jobs preloaded per drain round (default 20000, quick 6000); BENCH_RAW_MODE=batched|tracked
 #   BENCH_DRAIN_CONCURRENCY=64  the drain's worker concurrencies (default 16,64)
 #   BENCH_HOP_PATH=whole     runtime hop side (b) through the JSON envelope instead of stream frames
@@ -36,9 +36,7 @@ WORK=$(mktemp -d /tmp/worker-bench.XXXXXX)
 export BENCH_WORK="$WORK/logs"
 container=""
 bench_pid=""
-# The broker shares the machine's cores with the worker, simulator and bench: its schedulers' busy-waiting (the VM
-# default) spins on cores the others need. docs/performance.md, "Broker scheduler busy-waiting".
-export BENCH_BROKER_ERL_ARGS="${BENCH_BROKER_ERL_ARGS-+sbwt none +sbwtdcpu none +sbwtdio none}"
+export BENCH_BROKER_ERL_ARGS="${BENCH_BROKER_ERL_ARGS:-}"
 
 cleanup() {
   local code=$?
