@@ -108,9 +108,12 @@ public sealed class FrameWriter : IDisposable
 
             build(builder, state);
             var payload = IpcSerializer.Finished(builder);
+            // The header first, on the stack: a payload over the limit throws before anything is queued.
+            Span<byte> header = stackalloc byte[FrameCodec.HeaderSize];
+            FrameCodec.WriteHeader(header, type, payload.Count);
             var batch = _queued;
             var frame = batch.Reserve(FrameCodec.HeaderSize + payload.Count);
-            FrameCodec.WriteHeader(frame, type, payload.Count);
+            header.CopyTo(frame);
             payload.AsSpan().CopyTo(frame[FrameCodec.HeaderSize..]);
             return Join(batch);
         }

@@ -108,10 +108,11 @@ public sealed class StreamClientTests
             await writer.SendAsync(MessageType.StreamHead, new StreamHeadMessage { RequestId = request.RequestId, StatusCode = 200, Headers = [new("content-type", "text/plain")] }, IpcSerializer.Write);
             for (var i = 0; i < 8; i++)
             {
-                if (i == 4)
+                if (i is 4 or 6)
                 {
-                    // The window is spent: go on only once the client has granted some back.
-                    await received.WaitForAsync(MessageType.StreamWindow);
+                    // The window is spent: go on only once the client has granted some back (half a window, two
+                    // chunks, per grant).
+                    await received.WaitForAsync(MessageType.StreamWindow, count: i / 2 - 1);
                 }
 
                 var data = new byte[1024];
@@ -204,9 +205,9 @@ public sealed class StreamClientTests
             _arrived.Release();
         }
 
-        public async Task WaitForAsync(MessageType type)
+        public async Task WaitForAsync(MessageType type, int count = 1)
         {
-            while (!_types.Contains(type))
+            while (_types.Count(received => received == type) < count)
             {
                 await _arrived.WaitAsync(TimeSpan.FromMilliseconds(50));
             }

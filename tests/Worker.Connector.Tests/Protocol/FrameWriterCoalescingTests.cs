@@ -80,6 +80,21 @@ public sealed class FrameWriterCoalescingTests
         Assert.Equal(0, stream.Writes);
     }
 
+    [Fact]
+    public async Task A_payload_over_the_limit_is_refused_before_it_is_queued()
+    {
+        using var stream = new GatedStream();
+        using var writer = new FrameWriter(stream);
+        stream.Open();
+        var huge = new ExecuteResponseMessage { RequestId = 9, Payload = new byte[FrameCodec.MaxPayloadLength + 1] };
+        await Assert.ThrowsAsync<ProtocolException>(async () =>
+            await writer.WriteAsync(MessageType.ExecuteResponse, huge, IpcSerializer.Write, CancellationToken.None, huge.Payload.Length));
+
+        // The connection is still good: the next frame is the only thing on it.
+        await writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(1, 10), IpcSerializer.Write, CancellationToken.None);
+        Assert.Equal(new ulong[] { 1 }, await ReadWindowIdsAsync(stream));
+    }
+
     private static async Task<List<ulong>> ReadWindowIdsAsync(GatedStream stream)
     {
         var reader = new FrameReader(new MemoryStream(stream.Written));
