@@ -60,8 +60,20 @@ public sealed class RuntimeHealthEndpointTests : IDisposable
             }
 
             // The standalone daemon exports metrics over OTLP only: no Prometheus scrape path, and nothing else.
-            Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(url + "/metrics")).Status);
-            Assert.Equal(HttpStatusCode.NotFound, (await GetAsync(url + "/")).Status);
+            // Each on a connection of its own: on the keep-alive connection of the GETs above, GET / and GET /metrics
+            // were sometimes answered 200 with an empty body (2 of 7 runs of this class alone, 2026-12-02), as the
+            // POST below once was; the managed HttpListener's keep-alive handling is suspected, not yet understood.
+            foreach (var path in new[] { "/metrics", "/" })
+            {
+                using var fresh = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url + path));
+                request.Headers.ConnectionClose = true;
+                using var other = await fresh.SendAsync(request);
+                var body = await other.Content.ReadAsStringAsync();
+                Assert.True(other.StatusCode == HttpStatusCode.NotFound,
+                    $"GET {path} answered {(int)other.StatusCode}; server '{other.Headers.Server}', body: {body[..Math.Min(300, body.Length)]}");
+            }
+
             // On a connection of its own: once in a clean-clone run of the whole suite (load from the other suites)
             // this POST, sent on the keep-alive connection of the GETs above, was answered 200; it did not happen
             // again in isolation. The message says what answered, should it recur.
