@@ -153,12 +153,7 @@ public sealed class FrameWriter : IDisposable
     {
         try
         {
-            if (before is { IsCompleted: false })
-            {
-                // One write at a time, in order; frames keep joining this batch meanwhile.
-                await before.ConfigureAwait(false);
-            }
-            else if (ThreadPool.PendingWorkItemCount > 0)
+            if (before is null or { IsCompleted: true } && ThreadPool.PendingWorkItemCount > 0)
             {
                 // Busy: the work queued ahead (other requests' steps) is likely to write frames too. Going to the end
                 // of the queue once lets them join this write, instead of a socket write each.
@@ -167,6 +162,7 @@ public sealed class FrameWriter : IDisposable
 
             if (before is not null)
             {
+                // One write at a time, in order; frames keep joining this batch meanwhile.
                 await before.ConfigureAwait(false);
             }
 

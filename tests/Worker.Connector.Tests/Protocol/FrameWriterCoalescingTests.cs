@@ -28,13 +28,13 @@ public sealed class FrameWriterCoalescingTests
     {
         using var stream = new GatedStream();
         using var writer = new FrameWriter(stream);
-        // The first frame's write blocks on the stream; 49 more are queued meanwhile, from many threads.
-        var first = writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(1, 10), IpcSerializer.Write, CancellationToken.None).AsTask();
+        // The first frame's write blocks on the stream; 49 more are queued meanwhile.
+        var first = Window(writer, 1);
         await stream.FirstWriteStarted;
         var queued = new List<Task>();
         for (ulong id = 2; id <= 50; id++)
         {
-            queued.Add(writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(id, 10), IpcSerializer.Write, CancellationToken.None).AsTask());
+            queued.Add(Window(writer, id));
         }
 
         Assert.All(queued, task => Assert.False(task.IsCompleted));
@@ -51,9 +51,9 @@ public sealed class FrameWriterCoalescingTests
     {
         using var stream = new GatedStream();
         using var writer = new FrameWriter(stream);
-        var first = writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(1, 10), IpcSerializer.Write, CancellationToken.None).AsTask();
+        var first = Window(writer, 1);
         await stream.FirstWriteStarted;
-        var second = writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(2, 10), IpcSerializer.Write, CancellationToken.None).AsTask();
+        var second = Window(writer, 2);
         stream.Fail(new IOException("peer went away"));
 
         Assert.Equal("peer went away", (await Assert.ThrowsAsync<IOException>(() => first)).Message);
@@ -94,6 +94,9 @@ public sealed class FrameWriterCoalescingTests
         await writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(1, 10), IpcSerializer.Write, CancellationToken.None);
         Assert.Equal(new ulong[] { 1 }, await ReadWindowIdsAsync(stream));
     }
+
+    private static Task Window(FrameWriter writer, ulong id) =>
+        writer.WriteAsync(MessageType.StreamWindow, new StreamWindowMessage(id, 10), IpcSerializer.Write, CancellationToken.None).AsTask();
 
     private static async Task<List<ulong>> ReadWindowIdsAsync(GatedStream stream)
     {
